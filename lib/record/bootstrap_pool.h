@@ -1,0 +1,24 @@
+// bootstrap_pool.h: serves the few allocations made before the real allocator's
+// functions are known (dlopen/dlsym allocate while we look them up).
+// Record side: a static buffer and an atomic cursor; blocks are never reused, and
+// free() recognises them by address so they never reach the real allocator.
+#ifndef HEAPWARDEN_LIB_RECORD_BOOTSTRAP_POOL_H_
+#define HEAPWARDEN_LIB_RECORD_BOOTSTRAP_POOL_H_
+
+#include <cstddef>
+
+namespace heapwarden::internal {
+
+// Returns `size` zeroed bytes aligned to `alignment` (a power of two, at most 4096),
+// or nullptr when the pool is exhausted.
+void* BootstrapAllocate(size_t size, size_t alignment = 16);
+
+// True when p points into the pool.
+bool IsBootstrapPointer(const void* p);
+
+// The size of a pool block (for realloc and malloc_usable_size), 0 if unknown.
+size_t BootstrapUsableSize(const void* p);
+
+}  // namespace heapwarden::internal
+
+#endif  // HEAPWARDEN_LIB_RECORD_BOOTSTRAP_POOL_H_

@@ -1,0 +1,191 @@
+// recorder.cc: see recorder.h. Record side.
+#include "record/recorder.h"
+
+#include <unistd.h>
+
+#include <cstring>
+
+#include "record/clock.h"
+#include "record/log.h"
+#include "record/report_writer.h"
+#include "record/stack_capture.h"
+
+namespace heapwarden::internal {
+
+__thread ThreadState t_state __attribute__((tls_model("initial-exec")));
+
+namespace {
+
+constinit Recorder g_recorder;
+
+}  // namespace
+
+Recorder& TheRecorder() { return g_recorder; }
+
+bool Recorder::Init(const char* options_text) {
+  StartClock();
+  SetDefaultOptions(&options_);
+  ParseOptions(options_text, &options_);
+  if (options_text != nullptr) {
+    size_t n = strnlen(options_text, sizeof(options_text_) - 1);
+    memcpy(options_text_, options_text, n);
+  }
+  depth_ = static_cast<int>(options_.depth);
+  if (depth_ < 1 || depth_ > kMaxFrames) {
+    Warn("HEAPWARDEN_OPTIONS: depth must be 1..%d; using 32", kMaxFrames);
+    depth_ = 32;
+  }
+  pid_ = getpid();
+  modules_.Init();
+  if (!sites_.Init(&modules_)) {
+    Warn("cannot reserve the site table; tracking is off");
+    return false;
+  }
+  InitStackCapture();
+  active_.store(true, std::memory_order_release);
+  return true;
+}
+
+void Recorder::OnAllocate(void* p, size_t size, AllocKind kind, uintptr_t caller) {
+  uintptr_t frames[kMaxFrames];
+  int depth = CaptureStack(frames, depth_, caller);
+  const uint32_t tag = t_state.tag_id;
+  const uint32_t site_id = sites_.Intern(frames, depth, tag, kSourceHeap);
+  LiveBlock block{reinterpret_cast<uintptr_t>(p), size, kind, site_id, NowMsCoarse()};
+  if (!live_.Insert(block)) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  Site& site = sites_.site(site_id);
+  site.allocations.fetch_add(1, std::memory_order_relaxed);
+  site.bytes_allocated.fetch_add(size, std::memory_order_relaxed);
+  site.live_blocks.fetch_add(1, std::memory_order_relaxed);
+  uint64_t site_live = site.live_bytes.fetch_add(size, std::memory_order_relaxed) + size;
+  // A racy maximum: two threads may both store, and the smaller may win by a hair.
+  if (site_live > site.peak_live_bytes.load(std::memory_order_relaxed)) {
+    site.peak_live_bytes.store(site_live, std::memory_order_relaxed);
+  }
+  if (tag != TagTable::kNoTag) tags_.OnAllocate(tag, size);
+
+  const uint64_t live =
+      static_cast<uint64_t>(live_bytes_.fetch_add(static_cast<int64_t>(size), std::memory_order_relaxed)) +
+      size;
+  uint64_t peak = peak_live_bytes_.load(std::memory_order_relaxed);
+  if (live > peak) {
+    while (live > peak &&
+           !peak_live_bytes_.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
+    }
+    peak_time_ns_.store(NowNs(), std::memory_order_relaxed);
+  }
+}
+
+bool Recorder::OnFree(void* p, AllocKind kind, uintptr_t caller, LiveBlock* forgotten) {
+  LiveBlock block;
+  if (!live_.Erase(reinterpret_cast<uintptr_t>(p), &block)) {
+    untracked_frees_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (forgotten != nullptr) *forgotten = block;
+  Site& site = sites_.site(block.site);
+  site.live_blocks.fetch_sub(1, std::memory_order_relaxed);
+  site.live_bytes.fetch_sub(block.size, std::memory_order_relaxed);
+  uint32_t now = NowMsCoarse();
+  uint32_t lifetime = now > block.birth_ms ? now - block.birth_ms : 0;
+  int bucket = lifetime == 0 ? 0 : 32 - __builtin_clz(lifetime);
+  if (bucket >= kLifetimeBuckets) bucket = kLifetimeBuckets - 1;
+  site.lifetime_ms_log2[bucket].fetch_add(1, std::memory_order_relaxed);
+  const uint32_t tag = sites_.site(block.site).tag_id;
+  if (tag != TagTable::kNoTag) tags_.OnFree(tag, block.size);
+  live_bytes_.fetch_sub(static_cast<int64_t>(block.size), std::memory_order_relaxed);
+  return true;
+}
+
+void Recorder::RestoreAfterFailedRealloc(const LiveBlock& block) {
+  if (!live_.Insert(block)) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  Site& site = sites_.site(block.site);
+  site.live_blocks.fetch_add(1, std::memory_order_relaxed);
+  site.live_bytes.fetch_add(block.size, std::memory_order_relaxed);
+  if (site.tag_id != TagTable::kNoTag) tags_.OnAllocate(site.tag_id, block.size);
+  live_bytes_.fetch_add(static_cast<int64_t>(block.size), std::memory_order_relaxed);
+}
+
+uint64_t Recorder::dropped_events() const {
+  return dropped_.load(std::memory_order_relaxed) + sites_.dropped();
+}
+
+void Recorder::OutputPath(char* out, size_t size) const {
+  const char* exe_name = "unknown";
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    const char* slash = strrchr(exe, '/');
+    exe_name = slash ? slash + 1 : exe;
+  }
+  char pid[24];
+  FormatTo(pid, sizeof(pid), "%d", getpid());
+  size_t len = 0;
+  bool has_pid = false;
+  auto append = [&](const char* s, size_t n) {
+    for (size_t i = 0; i < n && len + 1 < size; ++i) out[len++] = s[i];
+  };
+  for (const char* p = options_.output; *p; ++p) {
+    if (p[0] == '%' && p[1] == 'p') {
+      append(pid, strlen(pid));
+      has_pid = true;
+      ++p;
+    } else if (p[0] == '%' && p[1] == 'e') {
+      append(exe_name, strlen(exe_name));
+      ++p;
+    } else {
+      append(p, 1);
+    }
+  }
+  if (is_fork_child_ && !has_pid) {
+    append(".", 1);
+    append(pid, strlen(pid));
+  }
+  out[len] = '\0';
+}
+
+int Recorder::WriteReport(const char* path, bool complete) {
+  return WriteReportFile(*this, path, complete, /*exit_status=*/nullptr);
+}
+
+void Recorder::WriteFinalReport(int exit_status, bool exit_status_known) {
+  if (!active()) return;
+  if (final_report_written_.exchange(true)) return;
+  if (is_fork_child_ && !options_.follow_fork) return;
+  char path[4096 + 64];
+  OutputPath(path, sizeof(path));
+  int err = WriteReportFile(*this, path, /*complete=*/true,
+                            exit_status_known ? &exit_status : nullptr);
+  if (err != 0) Warn("cannot write the report to %s (errno %d)", path, err);
+}
+
+void Recorder::PrepareFork() {
+  // Order matters only in that it is always the same: tags, sites, live blocks.
+  tags_.lock().Lock();
+  sites_.lock().Lock();
+  live_.LockAll();
+}
+
+void Recorder::AfterForkParent() {
+  live_.UnlockAll();
+  sites_.lock().Unlock();
+  tags_.lock().Unlock();
+}
+
+void Recorder::AfterForkChild() {
+  live_.ResetAfterFork();
+  sites_.ResetAfterFork();
+  tags_.ResetAfterFork();
+  is_fork_child_ = true;
+  pid_ = getpid();
+  if (!options_.follow_fork) active_.store(false, std::memory_order_release);
+}
+
+}  // namespace heapwarden::internal

@@ -1,0 +1,106 @@
+// recorder.h: the one recorder behind the preload and the linkable library. The
+// interposed functions call OnAllocate/OnFree around the real allocator; everything
+// else (reports, fork, the API) reads the tables kept here.
+// Record side: OnAllocate and OnFree take no global lock, never allocate through the
+// hooks, never throw; a full table or failed mmap drops the event and counts it.
+#ifndef HEAPWARDEN_LIB_RECORD_RECORDER_H_
+#define HEAPWARDEN_LIB_RECORD_RECORDER_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "record/live_table.h"
+#include "record/module_table.h"
+#include "record/options.h"
+#include "record/real_allocator.h"
+#include "record/site_table.h"
+#include "record/tag_table.h"
+#include "record/thread_state.h"
+
+namespace heapwarden::internal {
+
+class Recorder {
+ public:
+  // Parses `options_text` (HEAPWARDEN_OPTIONS), reserves the tables, loads the
+  // unwinder. Call once, with a RecursionGuard held; false leaves tracking off.
+  bool Init(const char* options_text);
+
+  bool active() const { return active_.load(std::memory_order_acquire); }
+  const Options& options() const { return options_; }
+  // HEAPWARDEN_OPTIONS as it was at Init (truncated at 4 KiB).
+  const char* options_text() const { return options_text_; }
+
+  // Records a block the real allocator just returned. `caller` is the return address
+  // of the interposed function: the first frame the report shows.
+  void OnAllocate(void* p, size_t size, AllocKind kind, uintptr_t caller);
+
+  // Forgets a block about to be handed to the real free. Returns false when the
+  // block was not tracked (allocated before tracking began, or untracked). The
+  // forgotten entry is copied to *forgotten when that is non-null.
+  bool OnFree(void* p, AllocKind kind, uintptr_t caller, LiveBlock* forgotten = nullptr);
+
+  // Puts back a block that OnFree forgot for a realloc that then failed.
+  void RestoreAfterFailedRealloc(const LiveBlock& block);
+
+  // Writes a report (see report_writer.h). Thread-safe; takes each table's locks in
+  // turn. Returns 0 or an errno value.
+  int WriteReport(const char* path, bool complete);
+
+  // Expands %p and %e in options().output, and names a forked child's report apart
+  // from its parent's when the template has no %p.
+  void OutputPath(char* out, size_t size) const;
+
+  // fork(): the prepare handler takes every record-side lock so the child inherits
+  // consistent tables; both sides release them after.
+  void PrepareFork();
+  void AfterForkParent();
+  void AfterForkChild();
+
+  // The report at process end: once per process.
+  void WriteFinalReport(int exit_status, bool exit_status_known);
+
+  uint64_t live_bytes() const {
+    int64_t v = live_bytes_.load(std::memory_order_relaxed);
+    return v > 0 ? static_cast<uint64_t>(v) : 0;
+  }
+  uint64_t peak_live_bytes() const { return peak_live_bytes_.load(std::memory_order_relaxed); }
+  uint64_t peak_time_ns() const { return peak_time_ns_.load(std::memory_order_relaxed); }
+  uint64_t dropped_events() const;
+  uint64_t untracked_frees() const { return untracked_frees_.load(std::memory_order_relaxed); }
+  bool is_fork_child() const { return is_fork_child_; }
+  bool final_report_written() const { return final_report_written_.load(); }
+  int pid() const { return pid_; }
+
+  SiteTable& sites() { return sites_; }
+  ModuleTable& modules() { return modules_; }
+  TagTable& tags() { return tags_; }
+  LiveTable& live() { return live_; }
+
+ private:
+  std::atomic<bool> active_{false};
+  Options options_{};
+  char options_text_[4096] = {};
+  int depth_ = 32;
+  int pid_ = 0;
+  bool is_fork_child_ = false;
+  std::atomic<bool> final_report_written_{false};
+
+  std::atomic<int64_t> live_bytes_{0};
+  std::atomic<uint64_t> peak_live_bytes_{0};
+  std::atomic<uint64_t> peak_time_ns_{0};
+  std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> untracked_frees_{0};
+
+  ModuleTable modules_;
+  SiteTable sites_;
+  TagTable tags_;
+  LiveTable live_;
+};
+
+// The process's recorder. Constant-initialised: usable before any constructor runs.
+Recorder& TheRecorder();
+
+}  // namespace heapwarden::internal
+
+#endif  // HEAPWARDEN_LIB_RECORD_RECORDER_H_

@@ -1,0 +1,96 @@
+// site_table.h: interns (stack, tag, source) into 32-bit site ids and keeps each
+// site's counters as allocations happen.
+// Record side: lookups are lock-free (an open-addressing index of atomics over
+// append-only arrays); one spin lock serialises only the creation of a new site, which
+// happens once per distinct call site. Memory is reserved up front with MAP_NORESERVE
+// and costs RSS only as sites appear.
+#ifndef HEAPWARDEN_LIB_RECORD_SITE_TABLE_H_
+#define HEAPWARDEN_LIB_RECORD_SITE_TABLE_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "record/module_table.h"
+#include "record/spin_lock.h"
+
+namespace heapwarden::internal {
+
+enum Source : uint8_t { kSourceHeap = 0, kSourceMapped = 1 };
+
+struct Stack {
+  uint64_t hash;
+  uint32_t depth;
+  const uintptr_t* frames;   // return addresses, innermost first
+  const uint32_t* modules;   // index into the ModuleTable, per frame
+};
+
+inline constexpr int kLifetimeBuckets = 32;
+
+struct alignas(64) Site {
+  uint64_t hash;
+  uint32_t stack_id;
+  uint32_t tag_id;
+  Source source;
+  std::atomic<uint64_t> allocations;
+  std::atomic<uint64_t> bytes_allocated;
+  std::atomic<uint64_t> live_blocks;
+  std::atomic<uint64_t> live_bytes;
+  std::atomic<uint64_t> peak_live_bytes;
+  // Lifetimes of freed blocks: bucket b counts lifetimes in [2^(b-1), 2^b) ms.
+  std::atomic<uint32_t> lifetime_ms_log2[kLifetimeBuckets];
+};
+
+class SiteTable {
+ public:
+  // Site 0 stands for "no stack": what is counted when the tables are full.
+  static constexpr uint32_t kOverflowSite = 0;
+  static constexpr uint32_t kMaxSites = 1u << 20;
+  static constexpr uint32_t kMaxStacks = 1u << 20;
+
+  // Reserves the tables. Returns false when mmap fails.
+  bool Init(ModuleTable* modules);
+
+  // The site for this stack, tag and source, creating it if new. Never fails: returns
+  // kOverflowSite (and counts a drop) when full.
+  uint32_t Intern(const uintptr_t* frames, int depth, uint32_t tag_id, Source source);
+
+  Site& site(uint32_t id) { return sites_[id]; }
+  const Stack& stack(uint32_t id) const { return stacks_[id]; }
+  uint32_t site_count() const { return site_count_.load(std::memory_order_acquire); }
+  uint32_t stack_count() const { return stack_count_.load(std::memory_order_acquire); }
+  uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+  void ResetAfterFork() { insert_lock_.ResetAfterFork(); }
+  SpinLock& lock() { return insert_lock_; }
+
+ private:
+  static constexpr uint32_t kIndexSize = 1u << 21;  // load factor <= 0.5
+  uint32_t InternStackLocked(const uintptr_t* frames, int depth, uint64_t hash);
+  uint32_t CreateSiteLocked(const uintptr_t* frames, int depth, uint32_t tag_id, Source source,
+                            uint64_t hash);
+
+  ModuleTable* modules_ = nullptr;
+  Site* sites_ = nullptr;
+  Stack* stacks_ = nullptr;
+  std::atomic<uint32_t>* site_index_ = nullptr;  // 0 = empty, else site id
+  uint32_t* stack_index_ = nullptr;              // under insert_lock_; 0 = empty
+  std::atomic<uint32_t> site_count_{0};
+  std::atomic<uint32_t> stack_count_{0};
+  std::atomic<uint64_t> dropped_{0};
+  SpinLock insert_lock_;
+};
+
+// Hash of a stack: cheap, and good enough for an index whose every hit is confirmed.
+inline uint64_t HashFrames(const uintptr_t* frames, int depth) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ static_cast<uint64_t>(depth);
+  for (int i = 0; i < depth; ++i) {
+    h ^= frames[i];
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 31;
+  }
+  return h;
+}
+
+}  // namespace heapwarden::internal
+
+#endif  // HEAPWARDEN_LIB_RECORD_SITE_TABLE_H_

@@ -1,0 +1,73 @@
+// stack_capture.cc: see stack_capture.h. Record side.
+#include "record/stack_capture.h"
+
+#include <dlfcn.h>
+#include <libunwind.h>
+
+#include "record/log.h"
+
+namespace heapwarden::internal {
+namespace {
+
+using BacktraceFn = int (*)(void**, int);
+using SetCachingPolicyFn = int (*)(unw_addr_space_t, unw_caching_policy_t);
+using SetCacheSizeFn = int (*)(unw_addr_space_t, size_t, int);
+
+BacktraceFn g_backtrace = nullptr;
+
+// Frames of heapwarden's own between the unwinder and the interposed entry point
+// (CaptureStack, the recorder, the hook), with room for a compiler that inlines less.
+constexpr int kOwnFrameSlack = 8;
+
+}  // namespace
+
+bool InitStackCapture() {
+  void* lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+  if (lib == nullptr) {
+    Warn("libunwind.so.8 not found; stacks will hold only the immediate caller");
+    return false;
+  }
+  auto backtrace = reinterpret_cast<BacktraceFn>(dlsym(lib, "unw_backtrace"));
+  auto set_policy =
+      reinterpret_cast<SetCachingPolicyFn>(dlsym(lib, "_ULx86_64_set_caching_policy"));
+  auto set_size = reinterpret_cast<SetCacheSizeFn>(dlsym(lib, "_ULx86_64_set_cache_size"));
+  auto* space = static_cast<unw_addr_space_t*>(dlsym(lib, "_ULx86_64_local_addr_space"));
+  if (backtrace == nullptr) {
+    Warn("libunwind.so.8 has no unw_backtrace; stacks will hold only the immediate caller");
+    return false;
+  }
+  // Per-thread caches: no lock shared between allocating threads.
+  if (set_policy != nullptr && space != nullptr) {
+    set_policy(*space, UNW_CACHE_PER_THREAD);
+    if (set_size != nullptr) set_size(*space, 4096, 0);
+  }
+  g_backtrace = backtrace;
+  return true;
+}
+
+int CaptureStack(uintptr_t* frames, int max_frames, uintptr_t caller) {
+  if (max_frames > kMaxFrames) max_frames = kMaxFrames;
+  if (g_backtrace == nullptr || max_frames <= 1) {
+    frames[0] = caller;
+    return 1;
+  }
+  void* raw[kMaxFrames + kOwnFrameSlack];
+  int n = g_backtrace(raw, max_frames + kOwnFrameSlack);
+  int first = -1;
+  for (int i = 0; i < n && i <= kOwnFrameSlack; ++i) {
+    if (reinterpret_cast<uintptr_t>(raw[i]) == caller) {
+      first = i;
+      break;
+    }
+  }
+  if (first < 0) {
+    // The unwinder lost its way inside heapwarden: keep what is certain.
+    frames[0] = caller;
+    return 1;
+  }
+  int count = n - first < max_frames ? n - first : max_frames;
+  for (int i = 0; i < count; ++i) frames[i] = reinterpret_cast<uintptr_t>(raw[first + i]);
+  return count;
+}
+
+}  // namespace heapwarden::internal

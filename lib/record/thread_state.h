@@ -1,0 +1,42 @@
+// thread_state.h: per-thread state of the record side: the reentrancy guard and the
+// thread's current tag.
+// Record side: plain initial-exec TLS, so reading it never calls __tls_get_addr and
+// never allocates (the preload is loaded at startup, where static TLS is available).
+#ifndef HEAPWARDEN_LIB_RECORD_THREAD_STATE_H_
+#define HEAPWARDEN_LIB_RECORD_THREAD_STATE_H_
+
+#include <cstdint>
+
+namespace heapwarden::internal {
+
+struct ThreadState {
+  // Non-zero while this thread runs heapwarden's own code: allocations made meanwhile
+  // (by dlsym, libunwind, the report writer) are served untracked.
+  uint32_t busy;
+  // Id of the slash-joined tag path active on this thread (0: no tag).
+  uint32_t tag_id;
+  // Depth of the tag stack and the ids below the top, so pop restores the parent.
+  uint32_t tag_depth;
+  uint32_t tag_parents[31];
+};
+
+extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
+
+// While a RecursionGuard is held, this thread's allocations are not recorded.
+class RecursionGuard {
+ public:
+  RecursionGuard() : entered_(t_state.busy == 0) { ++t_state.busy; }
+  ~RecursionGuard() { --t_state.busy; }
+  RecursionGuard(const RecursionGuard&) = delete;
+  RecursionGuard& operator=(const RecursionGuard&) = delete;
+
+  // True when this guard is the outermost one: the caller may record.
+  bool entered() const { return entered_; }
+
+ private:
+  bool entered_;
+};
+
+}  // namespace heapwarden::internal
+
+#endif  // HEAPWARDEN_LIB_RECORD_THREAD_STATE_H_

@@ -1,0 +1,317 @@
+// alloc_override.cc: every definition of the allocation family, and nothing else.
+// Preload side. Each entry point serves the request from the real allocator and tells
+// the recorder, which never allocates through here (its own allocations run with the
+// thread's RecursionGuard held and go straight to the real allocator).
+//
+// Order matters on the free side: the recorder forgets a block *before* the real free,
+// so that another thread cannot be handed the same address and record it first.
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <new>
+
+#include "preload/real_functions.h"
+#include "record/bootstrap_pool.h"
+#include "record/recorder.h"
+#include "record/spin_lock.h"
+#include "record/thread_state.h"
+
+namespace heapwarden::internal {
+
+RealAllocator g_real;
+std::atomic<bool> g_real_ready{false};
+
+namespace {
+
+SpinLock g_resolve_lock;
+
+#define HW_CALLER reinterpret_cast<uintptr_t>(__builtin_return_address(0))
+
+// errno is part of the program's view of malloc: recording must not change it.
+class ErrnoSaver {
+ public:
+  ErrnoSaver() : saved_(errno) {}
+  ~ErrnoSaver() { errno = saved_; }
+  // Makes the destructor leave `value` in errno instead of the saved one.
+  void Set(int value) { saved_ = value; }
+
+ private:
+  int saved_;
+};
+
+inline bool ShouldRecord() {
+  return t_state.busy == 0 && TheRecorder().active();
+}
+
+void Record(void* p, size_t size, AllocKind kind, uintptr_t caller) {
+  RecursionGuard guard;
+  ErrnoSaver saved;
+  TheRecorder().OnAllocate(p, size, kind, caller);
+}
+
+void* MallocImpl(size_t size, AllocKind kind, uintptr_t caller) {
+  if (!EnsureRealAllocator()) return BootstrapAllocate(size);
+  if (!ShouldRecord()) return g_real.malloc(size);
+  void* p = g_real.malloc(size);
+  if (p != nullptr) Record(p, size, kind, caller);
+  return p;
+}
+
+void* MemalignImpl(size_t alignment, size_t size, AllocKind kind, uintptr_t caller) {
+  if (!EnsureRealAllocator()) return BootstrapAllocate(size, alignment);
+  void* p = g_real.memalign(alignment, size);
+  if (p != nullptr && ShouldRecord()) Record(p, size, kind, caller);
+  return p;
+}
+
+void FreeImpl(void* p, AllocKind kind, uintptr_t caller) {
+  if (p == nullptr || IsBootstrapPointer(p)) return;
+  if (ShouldRecord()) {
+    RecursionGuard guard;
+    ErrnoSaver saved;
+    TheRecorder().OnFree(p, kind, caller);
+  }
+  g_real.free(p);
+}
+
+void* ReallocImpl(void* p, size_t size, uintptr_t caller) {
+  if (IsBootstrapPointer(p)) {
+    // Move the block out of the pool; the pool never takes anything back.
+    void* fresh = MallocImpl(size ? size : 1, kAllocMalloc, caller);
+    if (fresh != nullptr) {
+      size_t old = BootstrapUsableSize(p);
+      memcpy(fresh, p, old < size ? old : size);
+    }
+    return fresh;
+  }
+  if (!EnsureRealAllocator()) return BootstrapAllocate(size);
+  if (p == nullptr) return MallocImpl(size, kAllocMalloc, caller);
+  if (!ShouldRecord()) return g_real.realloc(p, size);
+  RecursionGuard guard;
+  ErrnoSaver saved;
+  Recorder& recorder = TheRecorder();
+  LiveBlock old;
+  bool tracked = recorder.OnFree(p, kAllocMalloc, caller, &old);
+  void* q = g_real.realloc(p, size);
+  int realloc_errno = errno;
+  if (q != nullptr) {
+    recorder.OnAllocate(q, size, kAllocMalloc, caller);
+  } else if (size != 0 && tracked) {
+    // Failed: the old block is still the program's.
+    recorder.RestoreAfterFailedRealloc(old);
+  }
+  saved.Set(realloc_errno);
+  return q;
+}
+
+void* NewImpl(size_t size, AllocKind kind, uintptr_t caller, bool nothrow) {
+  for (;;) {
+    void* p = MallocImpl(size ? size : 1, kind, caller);
+    if (p != nullptr) return p;
+    std::new_handler handler = std::get_new_handler();
+    if (handler == nullptr) {
+      if (nothrow) return nullptr;
+      throw std::bad_alloc();
+    }
+    if (nothrow) {
+      try {
+        handler();
+      } catch (...) {
+        return nullptr;
+      }
+    } else {
+      handler();
+    }
+  }
+}
+
+void* AlignedNewImpl(size_t size, size_t alignment, AllocKind kind, uintptr_t caller,
+                     bool nothrow) {
+  for (;;) {
+    void* p = MemalignImpl(alignment, size ? size : 1, kind, caller);
+    if (p != nullptr) return p;
+    std::new_handler handler = std::get_new_handler();
+    if (handler == nullptr) {
+      if (nothrow) return nullptr;
+      throw std::bad_alloc();
+    }
+    if (nothrow) {
+      try {
+        handler();
+      } catch (...) {
+        return nullptr;
+      }
+    } else {
+      handler();
+    }
+  }
+}
+
+}  // namespace
+
+bool ResolveRealAllocatorSlow() {
+  if (t_state.busy != 0) return false;  // this thread is resolving: use the pool
+  RecursionGuard guard;
+  SpinLockHolder hold(g_resolve_lock);
+  if (!g_real_ready.load(std::memory_order_relaxed)) {
+    if (!ResolveGlibcAllocator(&g_real)) return false;
+    g_real_ready.store(true, std::memory_order_release);
+  }
+  return true;
+}
+
+}  // namespace heapwarden::internal
+
+using heapwarden::internal::AlignedNewImpl;
+using heapwarden::internal::BootstrapAllocate;
+using heapwarden::internal::BootstrapUsableSize;
+using heapwarden::internal::EnsureRealAllocator;
+using heapwarden::internal::FreeImpl;
+using heapwarden::internal::g_real;
+using heapwarden::internal::IsBootstrapPointer;
+using heapwarden::internal::kAllocMalloc;
+using heapwarden::internal::kAllocNew;
+using heapwarden::internal::kAllocNewArray;
+using heapwarden::internal::MallocImpl;
+using heapwarden::internal::MemalignImpl;
+using heapwarden::internal::NewImpl;
+using heapwarden::internal::ReallocImpl;
+
+#define HW_EXPORT extern "C" __attribute__((visibility("default")))
+
+HW_EXPORT void* malloc(size_t size) { return MallocImpl(size, kAllocMalloc, HW_CALLER); }
+
+HW_EXPORT void free(void* p) { FreeImpl(p, kAllocMalloc, HW_CALLER); }
+
+HW_EXPORT void* calloc(size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  // The pool is zero-filled, so bootstrap calloc needs no memset.
+  if (!EnsureRealAllocator()) return BootstrapAllocate(total);
+  void* p = g_real.calloc(count, size);
+  if (p != nullptr && heapwarden::internal::ShouldRecord()) {
+    heapwarden::internal::Record(p, total, kAllocMalloc, HW_CALLER);
+  }
+  return p;
+}
+
+HW_EXPORT void* realloc(void* p, size_t size) { return ReallocImpl(p, size, HW_CALLER); }
+
+HW_EXPORT void* reallocarray(void* p, size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  return ReallocImpl(p, total, HW_CALLER);
+}
+
+HW_EXPORT int posix_memalign(void** out, size_t alignment, size_t size) {
+  if (alignment < sizeof(void*) || (alignment & (alignment - 1)) != 0) return EINVAL;
+  int saved = errno;
+  void* p = MemalignImpl(alignment, size, kAllocMalloc, HW_CALLER);
+  int err = p == nullptr ? ENOMEM : 0;
+  errno = saved;  // posix_memalign reports through its result, not errno
+  if (p != nullptr) *out = p;
+  return err;
+}
+
+HW_EXPORT void* aligned_alloc(size_t alignment, size_t size) {
+  if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  return MemalignImpl(alignment, size, kAllocMalloc, HW_CALLER);
+}
+
+HW_EXPORT void* memalign(size_t alignment, size_t size) {
+  return MemalignImpl(alignment, size, kAllocMalloc, HW_CALLER);
+}
+
+HW_EXPORT void* valloc(size_t size) {
+  return MemalignImpl(static_cast<size_t>(getpagesize()), size, kAllocMalloc, HW_CALLER);
+}
+
+HW_EXPORT void* pvalloc(size_t size) {
+  size_t page = static_cast<size_t>(getpagesize());
+  size_t rounded;
+  if (__builtin_add_overflow(size, page - 1, &rounded)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  rounded &= ~(page - 1);
+  return MemalignImpl(page, rounded ? rounded : page, kAllocMalloc, HW_CALLER);
+}
+
+HW_EXPORT size_t malloc_usable_size(void* p) {
+  if (p == nullptr) return 0;
+  if (IsBootstrapPointer(p)) return BootstrapUsableSize(p);
+  if (!EnsureRealAllocator()) return 0;
+  return g_real.malloc_usable_size(p);
+}
+
+// C++ allocation functions. Replacing them (rather than letting libstdc++'s call
+// malloc) is what lets the recorder tell new from new[] from malloc.
+#define HW_NEW_EXPORT __attribute__((visibility("default")))
+
+HW_NEW_EXPORT void* operator new(size_t size) { return NewImpl(size, kAllocNew, HW_CALLER, false); }
+HW_NEW_EXPORT void* operator new[](size_t size) {
+  return NewImpl(size, kAllocNewArray, HW_CALLER, false);
+}
+HW_NEW_EXPORT void* operator new(size_t size, const std::nothrow_t&) noexcept {
+  return NewImpl(size, kAllocNew, HW_CALLER, true);
+}
+HW_NEW_EXPORT void* operator new[](size_t size, const std::nothrow_t&) noexcept {
+  return NewImpl(size, kAllocNewArray, HW_CALLER, true);
+}
+HW_NEW_EXPORT void* operator new(size_t size, std::align_val_t align) {
+  return AlignedNewImpl(size, static_cast<size_t>(align), kAllocNew, HW_CALLER, false);
+}
+HW_NEW_EXPORT void* operator new[](size_t size, std::align_val_t align) {
+  return AlignedNewImpl(size, static_cast<size_t>(align), kAllocNewArray, HW_CALLER, false);
+}
+HW_NEW_EXPORT void* operator new(size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
+  return AlignedNewImpl(size, static_cast<size_t>(align), kAllocNew, HW_CALLER, true);
+}
+HW_NEW_EXPORT void* operator new[](size_t size, std::align_val_t align,
+                                   const std::nothrow_t&) noexcept {
+  return AlignedNewImpl(size, static_cast<size_t>(align), kAllocNewArray, HW_CALLER, true);
+}
+
+HW_NEW_EXPORT void operator delete(void* p) noexcept { FreeImpl(p, kAllocNew, HW_CALLER); }
+HW_NEW_EXPORT void operator delete[](void* p) noexcept { FreeImpl(p, kAllocNewArray, HW_CALLER); }
+HW_NEW_EXPORT void operator delete(void* p, const std::nothrow_t&) noexcept {
+  FreeImpl(p, kAllocNew, HW_CALLER);
+}
+HW_NEW_EXPORT void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  FreeImpl(p, kAllocNewArray, HW_CALLER);
+}
+HW_NEW_EXPORT void operator delete(void* p, size_t) noexcept { FreeImpl(p, kAllocNew, HW_CALLER); }
+HW_NEW_EXPORT void operator delete[](void* p, size_t) noexcept {
+  FreeImpl(p, kAllocNewArray, HW_CALLER);
+}
+HW_NEW_EXPORT void operator delete(void* p, std::align_val_t) noexcept {
+  FreeImpl(p, kAllocNew, HW_CALLER);
+}
+HW_NEW_EXPORT void operator delete[](void* p, std::align_val_t) noexcept {
+  FreeImpl(p, kAllocNewArray, HW_CALLER);
+}
+HW_NEW_EXPORT void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+  FreeImpl(p, kAllocNew, HW_CALLER);
+}
+HW_NEW_EXPORT void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+  FreeImpl(p, kAllocNewArray, HW_CALLER);
+}
+HW_NEW_EXPORT void operator delete(void* p, size_t, std::align_val_t) noexcept {
+  FreeImpl(p, kAllocNew, HW_CALLER);
+}
+HW_NEW_EXPORT void operator delete[](void* p, size_t, std::align_val_t) noexcept {
+  FreeImpl(p, kAllocNewArray, HW_CALLER);
+}
