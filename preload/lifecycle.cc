@@ -97,6 +97,7 @@ __attribute__((constructor(101))) void StartTracking() {
   if (!EnsureRealAllocator()) return;
   RecursionGuard guard;
   if (!TheRecorder().Init(getenv("HEAPWARDEN_OPTIONS"))) return;
+  TheRecorder().set_trim_function(g_real.malloc_trim);
   pthread_atfork(PrepareFork, AfterForkParent, AfterForkChild);
 }
 
@@ -144,15 +145,4 @@ HW_EXPORT int dlclose(void* handle) {
   // Addresses the closed object used may now belong to another one.
   heapwarden::internal::TheRecorder().modules().OnModulesUnloaded();
   return result;
-}
-
-HW_EXPORT int heapwarden_active(void) {
-  return heapwarden::internal::TheRecorder().active() ? 1 : 0;
-}
-
-HW_EXPORT int heapwarden_snapshot(const char* path) {
-  auto& recorder = heapwarden::internal::TheRecorder();
-  if (!recorder.active() || path == nullptr) return -1;
-  heapwarden::internal::RecursionGuard guard;
-  return recorder.WriteReport(path, /*complete=*/false) == 0 ? 0 : -1;
 }

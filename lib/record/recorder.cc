@@ -5,7 +5,9 @@
 
 #include <cstring>
 
+#include "heapwarden/heapwarden.h"
 #include "record/clock.h"
+#include "record/proc_stats.h"
 #include "record/log.h"
 #include "record/report_writer.h"
 #include "record/stack_capture.h"
@@ -164,6 +166,45 @@ void Recorder::WriteFinalReport(int exit_status, bool exit_status_known) {
   int err = WriteReportFile(*this, path, /*complete=*/true,
                             exit_status_known ? &exit_status : nullptr);
   if (err != 0) Warn("cannot write the report to %s (errno %d)", path, err);
+}
+
+TrimRecord Recorder::Trim(TrimTrigger trigger) {
+  SpinLockHolder hold(trim_lock_);
+  TrimRecord record{NowNs(), ReadRssBytes(), 0, trigger};
+  if (trim_fn_ != nullptr) trim_fn_(0);
+  record.rss_after = ReadRssBytes();
+  int n = trim_count_.load(std::memory_order_relaxed);
+  if (n < kMaxTrims) {
+    trims_[n] = record;
+    trim_count_.store(n + 1, std::memory_order_release);
+  }
+  return record;
+}
+
+void Recorder::FillStats(struct heapwarden_stats* out) {
+  uint64_t allocations = 0, bytes = 0, live_blocks = 0, live_bytes = 0, mapped = 0;
+  const uint32_t count = sites_.site_count();
+  for (uint32_t id = 0; id < count; ++id) {
+    const Site& s = sites_.site(id);
+    if (s.source == kSourceMapped) {
+      mapped += s.live_bytes.load(std::memory_order_relaxed);
+      continue;
+    }
+    allocations += s.allocations.load(std::memory_order_relaxed);
+    bytes += s.bytes_allocated.load(std::memory_order_relaxed);
+    live_blocks += s.live_blocks.load(std::memory_order_relaxed);
+    live_bytes += s.live_bytes.load(std::memory_order_relaxed);
+  }
+  out->live_bytes = live_bytes;
+  out->live_blocks = live_blocks;
+  out->peak_live_bytes = peak_live_bytes();
+  out->allocations = allocations;
+  out->frees = allocations - live_blocks;
+  out->bytes_allocated = bytes;
+  out->rss_bytes = ReadRssBytes();
+  out->peak_rss_bytes = ReadPeakRssBytes();
+  out->mapped_bytes = mapped;
+  out->retained_bytes = out->rss_bytes > live_bytes + mapped ? out->rss_bytes - live_bytes - mapped : 0;
 }
 
 void Recorder::PrepareFork() {

@@ -18,7 +18,18 @@
 #include "record/tag_table.h"
 #include "record/thread_state.h"
 
+struct heapwarden_stats;
+
 namespace heapwarden::internal {
+
+enum TrimTrigger : uint8_t { kTrimTriggerApi = 0, kTrimTriggerControl = 1, kTrimTriggerAuto = 2 };
+
+struct TrimRecord {
+  uint64_t time_ns;
+  uint64_t rss_before;
+  uint64_t rss_after;
+  TrimTrigger trigger;
+};
 
 class Recorder {
  public:
@@ -57,6 +68,19 @@ class Recorder {
   void AfterForkParent();
   void AfterForkChild();
 
+  // Asks the serving allocator to return freed pages, measures RSS around it and
+  // keeps the record for the report. Thread-safe; serialised by its own lock.
+  TrimRecord Trim(TrimTrigger trigger);
+  // The trims so far, oldest first (at most kMaxTrims are kept).
+  static constexpr int kMaxTrims = 256;
+  int trim_count() const { return trim_count_.load(std::memory_order_acquire); }
+  const TrimRecord& trim_record(int i) const { return trims_[i]; }
+  // What Trim calls (malloc_trim for glibc); set by whoever chose the allocator.
+  void set_trim_function(int (*fn)(size_t)) { trim_fn_ = fn; }
+
+  // Fills the public statistics struct.
+  void FillStats(struct heapwarden_stats* out);
+
   // The report at process end: once per process.
   void WriteFinalReport(int exit_status, bool exit_status_known);
 
@@ -91,6 +115,11 @@ class Recorder {
   std::atomic<uint64_t> peak_time_ns_{0};
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> untracked_frees_{0};
+
+  int (*trim_fn_)(size_t) = nullptr;
+  SpinLock trim_lock_;
+  std::atomic<int> trim_count_{0};
+  TrimRecord trims_[kMaxTrims] = {};
 
   ModuleTable modules_;
   SiteTable sites_;

@@ -287,6 +287,17 @@ int WriteReportFile(Recorder& r, const char* path, bool complete, const int* exi
   j.BeginArray("timeline");
   j.EndArray();
   j.BeginArray("trims");
+  for (int i = 0; i < r.trim_count(); ++i) {
+    static constexpr const char* kTriggers[] = {"api", "control", "auto"};
+    const TrimRecord& t = r.trim_record(i);
+    j.BeginObject();
+    j.Seconds("t", NsToSeconds(t.time_ns));
+    j.String("trigger", kTriggers[t.trigger]);
+    j.Uint("rss_before", t.rss_before);
+    j.Uint("rss_after", t.rss_after);
+    j.Uint("released_bytes", t.rss_before > t.rss_after ? t.rss_before - t.rss_after : 0);
+    j.EndObject();
+  }
   j.EndArray();
   j.BeginArray("errors");
   j.EndArray();

@@ -1,0 +1,180 @@
+/* heapwarden.h: the C API of heapwarden, for programs that want to tag their memory,
+ * ask for statistics, write a snapshot or hand freed memory back to the OS.
+ *
+ * The header is self-contained and needs no library to link: every function finds
+ * heapwarden at its first call, wherever it is (the LD_PRELOAD shim, a linked
+ * libheapwarden, or nowhere). When heapwarden is not loaded, each call costs one
+ * predictable branch after the first and returns "inactive" (0, -1 or zeroes).
+ *
+ *   heapwarden_tag_push("load_batch");
+ *   parse(file);
+ *   heapwarden_tag_pop();
+ *
+ * All functions are thread-safe. None of them throws. Unless said otherwise they do
+ * not allocate memory through malloc.
+ */
+#ifndef HEAPWARDEN_HEAPWARDEN_H_
+#define HEAPWARDEN_HEAPWARDEN_H_
+
+#include <dlfcn.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Process-wide figures, in bytes unless named otherwise. A struct tag without a
+ * typedef, so that the function heapwarden_stats() can keep its name:
+ *   struct heapwarden_stats s; heapwarden_stats(&s); */
+struct heapwarden_stats {
+  uint64_t live_bytes;       /* allocated and not yet freed, through the tracked functions */
+  uint64_t live_blocks;
+  uint64_t peak_live_bytes;  /* the highest live_bytes so far */
+  uint64_t allocations;      /* count since tracking began */
+  uint64_t frees;
+  uint64_t bytes_allocated;  /* total since tracking began */
+  uint64_t rss_bytes;        /* resident set now */
+  uint64_t peak_rss_bytes;
+  uint64_t retained_bytes;   /* resident but not used by live blocks: what trim can return */
+  uint64_t mapped_bytes;     /* anonymous memory the program mapped itself (mmap), live */
+};
+
+/* What a trim did. */
+typedef struct heapwarden_trim_result {
+  uint64_t rss_before;
+  uint64_t rss_after;
+  uint64_t released_bytes; /* rss_before - rss_after, or 0 if RSS grew meanwhile */
+  int ok;                  /* 1 when a trim ran, 0 when heapwarden is inactive */
+} heapwarden_trim_result;
+
+/* The implementation's table; an ABI detail, use the functions below. */
+typedef struct heapwarden_api_v1 {
+  uint32_t size; /* sizeof(heapwarden_api_v1) of the implementation */
+  int (*active)(void);
+  void (*tag_push)(const char* tag);
+  void (*tag_pop)(void);
+  heapwarden_trim_result (*trim)(void);
+  int (*snapshot)(const char* path);
+  int (*stats)(struct heapwarden_stats* out);
+  int (*tag_stats)(const char* tag, uint64_t* live_bytes, uint64_t* peak_live_bytes);
+} heapwarden_api_v1;
+
+/* Returns the implementation's table. Exported by the preload and by libheapwarden,
+ * with the plain functions below (heapwarden_active, ...) for other languages' FFIs.
+ * Declared weak so that a program linking neither still links. */
+const heapwarden_api_v1* heapwarden_get_api_v1(void) __attribute__((weak));
+
+#ifndef HEAPWARDEN_NO_INLINE_API
+
+/* heapwarden_internal_api()
+ *
+ * Finds the implementation once and caches it. Not part of the API. */
+static inline const heapwarden_api_v1* heapwarden_internal_api(void) {
+  static const heapwarden_api_v1* cached;
+  static int looked_up;
+  if (__builtin_expect(!__atomic_load_n(&looked_up, __ATOMIC_ACQUIRE), 0)) {
+    const heapwarden_api_v1* api = heapwarden_get_api_v1 ? heapwarden_get_api_v1() : NULL;
+    if (api == NULL) {
+      /* Not linked: look for the preload. (void*)0 is RTLD_DEFAULT on glibc. */
+      typedef const heapwarden_api_v1* (*get_api_fn)(void);
+      get_api_fn get = (get_api_fn)dlsym((void*)0, "heapwarden_get_api_v1");
+      api = get ? get() : NULL;
+    }
+    __atomic_store_n(&cached, api, __ATOMIC_RELAXED);
+    __atomic_store_n(&looked_up, 1, __ATOMIC_RELEASE);
+  }
+  return __atomic_load_n(&cached, __ATOMIC_RELAXED);
+}
+
+/* heapwarden_active()
+ *
+ * 1 when heapwarden is tracking this process, 0 otherwise. */
+static inline int heapwarden_active(void) {
+  const heapwarden_api_v1* api = heapwarden_internal_api();
+  return api ? api->active() : 0;
+}
+
+/* heapwarden_tag_push()
+ *
+ * Makes `tag` the innermost tag of this thread: allocations the thread makes until the
+ * matching heapwarden_tag_pop() are attributed to the slash-joined path of the
+ * thread's tags ("epoch/load_batch"). Tags nest up to 31 deep; a deeper push is
+ * counted but not applied. The first push of a new path takes a short lock; pushing a
+ * known path is cheap. The name is copied. */
+static inline void heapwarden_tag_push(const char* tag) {
+  const heapwarden_api_v1* api = heapwarden_internal_api();
+  if (api) api->tag_push(tag);
+}
+
+/* heapwarden_tag_pop()
+ *
+ * Ends the innermost tag of this thread. A pop with no tag pushed does nothing. */
+static inline void heapwarden_tag_pop(void) {
+  const heapwarden_api_v1* api = heapwarden_internal_api();
+  if (api) api->tag_pop();
+}
+
+/* heapwarden_trim()
+ *
+ * Asks the allocator to return freed pages to the OS (malloc_trim for glibc,
+ * mi_collect for mimalloc) and reports resident memory before and after. May take
+ * milliseconds; not async-signal-safe. Best effort: pages holding a live block stay
+ * resident. Recorded in the report's "trims" with trigger "api". */
+static inline heapwarden_trim_result heapwarden_trim(void) {
+  const heapwarden_api_v1* api = heapwarden_internal_api();
+  if (api && api->trim) return api->trim();
+  heapwarden_trim_result none = {0, 0, 0, 0};
+  return none;
+}
+
+/* heapwarden_snapshot()
+ *
+ * Writes a report of the process as it is now to `path` (atomically: a reader sees the
+ * old file or the new one), with "complete": false. Returns 0, or -1 when heapwarden is
+ * inactive or the file cannot be written. Takes milliseconds for large tables. */
+static inline int heapwarden_snapshot(const char* path) {
+  const heapwarden_api_v1* api = heapwarden_internal_api();
+  return api ? api->snapshot(path) : -1;
+}
+
+/* heapwarden_stats()
+ *
+ * Fills *out. Returns 0, or -1 (and zeroes *out) when heapwarden is inactive. Reads
+ * /proc/self for the RSS figures. */
+static inline int heapwarden_stats(struct heapwarden_stats* out) {
+  const heapwarden_api_v1* api = heapwarden_internal_api();
+  if (api) return api->stats(out);
+  struct heapwarden_stats zero = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  *out = zero;
+  return -1;
+}
+
+/* heapwarden_tag_stats()
+ *
+ * Live and peak bytes of one tag path ("epoch/load_batch"). Returns 0, or -1 when the
+ * tag is unknown or heapwarden inactive (outputs then 0). */
+static inline int heapwarden_tag_stats(const char* tag, uint64_t* live_bytes,
+                                       uint64_t* peak_live_bytes) {
+  const heapwarden_api_v1* api = heapwarden_internal_api();
+  if (api) return api->tag_stats(tag, live_bytes, peak_live_bytes);
+  *live_bytes = 0;
+  *peak_live_bytes = 0;
+  return -1;
+}
+
+#else  /* HEAPWARDEN_NO_INLINE_API: the implementation exports these instead. */
+int heapwarden_active(void);
+void heapwarden_tag_push(const char* tag);
+void heapwarden_tag_pop(void);
+heapwarden_trim_result heapwarden_trim(void);
+int heapwarden_snapshot(const char* path);
+int heapwarden_stats(struct heapwarden_stats* out);
+int heapwarden_tag_stats(const char* tag, uint64_t* live_bytes, uint64_t* peak_live_bytes);
+#endif /* HEAPWARDEN_NO_INLINE_API */
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
+
+#endif /* HEAPWARDEN_HEAPWARDEN_H_ */
