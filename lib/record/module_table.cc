@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "record/cfi_unwinder.h"
 #include "record/mmap_arena.h"
 
 namespace heapwarden::internal {
@@ -32,6 +33,11 @@ void ModuleTable::Init() {
     modules_[kUnknownModule] = Module{0, 0, 0, nullptr, 0, ""};
     count_.store(1, std::memory_order_release);
   }
+}
+
+void ModuleTable::OnModulesUnloaded() {
+  generation_.fetch_add(1, std::memory_order_relaxed);
+  CfiInvalidateCache();
 }
 
 uint32_t ModuleTable::Resolve(uintptr_t pc) {

@@ -34,7 +34,8 @@ class ModuleTable {
   uint32_t Resolve(uintptr_t pc);
 
   // Called after every dlclose: a new object may now occupy the old one's addresses.
-  void OnModulesUnloaded() { generation_.fetch_add(1, std::memory_order_relaxed); }
+  // The unwinder's cached rules are dropped too.
+  void OnModulesUnloaded();
 
   uint32_t size() const { return count_.load(std::memory_order_acquire); }
   const Module& at(uint32_t index) const { return modules_[index]; }

@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <libunwind.h>
 
+#include "record/cfi_unwinder.h"
 #include "record/log.h"
 
 namespace heapwarden::internal {
@@ -47,6 +48,10 @@ bool InitStackCapture() {
 
 int CaptureStack(uintptr_t* frames, int max_frames, uintptr_t caller) {
   if (max_frames > kMaxFrames) max_frames = kMaxFrames;
+  if (max_frames > 1) {
+    int n = CfiBacktrace(frames, max_frames, caller);
+    if (n > 0) return n;
+  }
   if (g_backtrace == nullptr || max_frames <= 1) {
     frames[0] = caller;
     return 1;

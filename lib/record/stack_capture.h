@@ -1,13 +1,14 @@
 // stack_capture.h: the call stack of an allocation, as return addresses.
-// Record side: libunwind's cached "fast trace", loaded with dlopen(RTLD_LOCAL).
-//
-// Why libunwind, and why not linked: Debian's binaries have no frame pointers, so a
-// frame-pointer walk stops after a frame or two; libgcc's _Unwind_Backtrace is right
-// but re-parses DWARF CFI on every frame. libunwind's unw_backtrace caches the unwind
-// rule of each return address per thread and then walks a stack with a few loads per
-// frame. It is loaded privately because libunwind.so.8 also exports _Unwind_* and
-// backtrace(): linked normally it would sit in the global scope and could capture the
-// program's C++ exception unwinding.
+// Record side. Two unwinders, both driven by the DWARF call-frame information that
+// every Debian binary carries in .eh_frame (they have no frame pointers, so a
+// frame-pointer walk would stop after a frame or two):
+//  1. cfi_unwinder: heapwarden's own walker with a cache of per-return-address rules,
+//     a few nanoseconds a frame. It handles the frames compilers emit for ordinary
+//     code and gives up on anything else.
+//  2. libunwind's unw_backtrace for the stacks the first gives up on (signal frames,
+//     DWARF expressions). It is loaded with dlopen(RTLD_LOCAL) because libunwind.so.8
+//     also exports _Unwind_* and backtrace(): linked normally it would sit in the
+//     global scope and could capture the program's C++ exception unwinding.
 #ifndef HEAPWARDEN_LIB_RECORD_STACK_CAPTURE_H_
 #define HEAPWARDEN_LIB_RECORD_STACK_CAPTURE_H_
 

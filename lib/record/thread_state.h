@@ -18,6 +18,8 @@ struct ThreadState {
   // Depth of the tag stack and the ids below the top, so pop restores the parent.
   uint32_t tag_depth;
   uint32_t tag_parents[31];
+  // Highest address of this thread's stack (0 until the unwinder first needs it).
+  uintptr_t stack_top;
 };
 
 extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
