@@ -15,6 +15,7 @@
 #include <new>
 
 #include "preload/real_functions.h"
+#include "record/backend.h"
 #include "record/bootstrap_pool.h"
 #include "record/recorder.h"
 #include "record/spin_lock.h"
@@ -24,6 +25,7 @@ namespace heapwarden::internal {
 
 RealAllocator g_real;
 std::atomic<bool> g_real_ready{false};
+std::atomic<bool> g_recorder_started{false};
 
 namespace {
 
@@ -44,7 +46,8 @@ class ErrnoSaver {
 };
 
 inline bool ShouldRecord() {
-  return t_state.busy == 0 && TheRecorder().active();
+  return g_recorder_started.load(std::memory_order_relaxed) && t_state.busy == 0 &&
+         TheRecorder().active();
 }
 
 void Record(void* p, size_t size, AllocKind kind, uintptr_t caller) {
@@ -159,6 +162,9 @@ bool ResolveRealAllocatorSlow() {
   SpinLockHolder hold(g_resolve_lock);
   if (!g_real_ready.load(std::memory_order_relaxed)) {
     if (!ResolveGlibcAllocator(&g_real)) return false;
+    // Until the constructor picks the backend, glibc's blocks outside the brk heap
+    // are noted (backend.h): mimalloc must never be handed one.
+    BeginGlibcPhase(&g_real);
     g_real_ready.store(true, std::memory_order_release);
   }
   return true;

@@ -13,6 +13,11 @@ namespace heapwarden::internal {
 extern RealAllocator g_real;
 extern std::atomic<bool> g_real_ready;
 
+// Set when the recorder starts (lifecycle.cc). Until then -- and for good in a program
+// linked with libheapwarden that never switches tracking on -- each hook costs this one
+// load on top of the real call (docs/cpp.md).
+extern std::atomic<bool> g_recorder_started;
+
 // Resolves g_real on first use. False while this very thread is resolving (dlopen and
 // dlsym allocate): the caller then serves the request from the bootstrap pool.
 bool ResolveRealAllocatorSlow();

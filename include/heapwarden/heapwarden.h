@@ -58,6 +58,8 @@ typedef struct heapwarden_api_v1 {
   int (*snapshot)(const char* path);
   int (*stats)(struct heapwarden_stats* out);
   int (*tag_stats)(const char* tag, uint64_t* live_bytes, uint64_t* peak_live_bytes);
+  /* Appended later: check `size` before use (heapwarden_internal_has). */
+  int (*start)(const char* options);
 } heapwarden_api_v1;
 
 /* Returns the implementation's table. Exported by the preload and by libheapwarden,
@@ -87,12 +89,35 @@ static inline const heapwarden_api_v1* heapwarden_internal_api(void) {
   return __atomic_load_n(&cached, __ATOMIC_RELAXED);
 }
 
+/* True when the implementation's table has the member `field`. */
+#define heapwarden_internal_has(api, field)                                      \
+  ((api)->size >= offsetof(heapwarden_api_v1, field) + sizeof((api)->field) && \
+   (api)->field != NULL)
+
 /* heapwarden_active()
  *
  * 1 when heapwarden is tracking this process, 0 otherwise. */
 static inline int heapwarden_active(void) {
   const heapwarden_api_v1* api = heapwarden_internal_api();
   return api ? api->active() : 0;
+}
+
+/* heapwarden_start()
+ *
+ * Switches tracking on from code, with `options` in HEAPWARDEN_OPTIONS syntax
+ * ("output=/tmp/app.%p.json:depth=16"; NULL or "" for the defaults). Meant for a
+ * program linked with libheapwarden, which tracks nothing until asked (see
+ * docs/cpp.md); allocations made before the call are not tracked. Tracking starts
+ * once per process: when it is already on (HEAPWARDEN_OPTIONS, the preload, an
+ * earlier call), `options` are ignored. The allocator backend is chosen at process
+ * start only. Returns 0 when tracking is on after the call; -1 when heapwarden is not
+ * in the process (or another copy of it serves malloc) or its tables cannot be
+ * reserved. Thread-safe; call it from main or later, not from a constructor that
+ * runs before libheapwarden's. Reserves its tables with mmap; starting its one helper
+ * thread allocates a little through malloc (untracked). */
+static inline int heapwarden_start(const char* options) {
+  const heapwarden_api_v1* api = heapwarden_internal_api();
+  return api && heapwarden_internal_has(api, start) ? api->start(options) : -1;
 }
 
 /* heapwarden_tag_push()
@@ -165,6 +190,7 @@ static inline int heapwarden_tag_stats(const char* tag, uint64_t* live_bytes,
 
 #else  /* HEAPWARDEN_NO_INLINE_API: the implementation exports these instead. */
 int heapwarden_active(void);
+int heapwarden_start(const char* options);
 void heapwarden_tag_push(const char* tag);
 void heapwarden_tag_pop(void);
 heapwarden_trim_result heapwarden_trim(void);

@@ -18,6 +18,10 @@ using heapwarden::internal::TheRecorder;
 
 #define HW_EXPORT extern "C" __attribute__((visibility("default")))
 
+// Defined by the interposition glue (preload/lifecycle.cc), which owns start-up; weak
+// so that the record library links alone (unit tests), where the table then has none.
+extern "C" int heapwarden_start(const char* options) __attribute__((weak));
+
 namespace {
 
 constexpr uint32_t kMaxTagDepth = sizeof(t_state.tag_parents) / sizeof(t_state.tag_parents[0]);
@@ -92,6 +96,7 @@ HW_EXPORT const heapwarden_api_v1* heapwarden_get_api_v1(void) {
   static const heapwarden_api_v1 kApi = {
       sizeof(heapwarden_api_v1), heapwarden_active, heapwarden_tag_push, heapwarden_tag_pop,
       heapwarden_trim,           heapwarden_snapshot, heapwarden_stats,  heapwarden_tag_stats,
+      heapwarden_start,
   };
   return &kApi;
 }

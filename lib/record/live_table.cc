@@ -11,7 +11,10 @@ constexpr size_t kInitialCapacity = 512;
 }  // namespace
 
 bool LiveTable::Grow(Shard& shard) {
-  size_t capacity = shard.capacity ? shard.capacity * 2 : kInitialCapacity;
+  return Rehash(shard, shard.capacity ? shard.capacity * 2 : kInitialCapacity);
+}
+
+bool LiveTable::Rehash(Shard& shard, size_t capacity) {
   auto* slots = static_cast<LiveBlock*>(MapPages(sizeof(LiveBlock) * capacity));
   if (slots == nullptr) return false;
   const size_t mask = capacity - 1;
@@ -92,6 +95,19 @@ bool LiveTable::Erase(uintptr_t address, LiveBlock* out) {
   shard.slots[hole].address = 0;
   --shard.count;
   return true;
+}
+
+size_t LiveTable::ShrinkToFit() {
+  size_t released = 0;
+  for (Shard& shard : shards_) {
+    SpinLockHolder hold(shard.lock);
+    if (shard.capacity <= kInitialCapacity || shard.count * 8 >= shard.capacity) continue;
+    size_t capacity = kInitialCapacity;
+    while (capacity < shard.count * 4) capacity *= 2;
+    size_t old = shard.capacity;
+    if (capacity < old && Rehash(shard, capacity)) released += (old - capacity) * sizeof(LiveBlock);
+  }
+  return released;
 }
 
 size_t LiveTable::mapped_bytes() const {

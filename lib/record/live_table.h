@@ -49,8 +49,30 @@ class LiveTable {
     }
   }
 
+  // As ForEach, for a caller that already holds every shard lock (LockAll): the
+  // exit-time leak scan, which must see the table unchanging while threads are stopped.
+  template <typename Fn>
+  void ForEachLocked(Fn&& fn) {
+    for (Shard& shard : shards_) {
+      for (size_t i = 0; i < shard.capacity; ++i) {
+        if (shard.slots[i].address != 0) fn(shard.slots[i]);
+      }
+    }
+  }
+  // Number of live blocks; exact only while every shard lock is held.
+  size_t CountLocked() const {
+    size_t total = 0;
+    for (const Shard& s : shards_) total += s.count;
+    return total;
+  }
+
   // Bytes of heapwarden's own memory held by the table.
   size_t mapped_bytes() const;
+
+  // Gives back what a past peak left: every shard filled to less than an eighth is
+  // rehashed into a table a quarter full, one shard locked at a time. Called by trim.
+  // Returns the bytes unmapped.
+  size_t ShrinkToFit();
 
   void LockAll() {
     for (Shard& s : shards_) s.lock.Lock();
@@ -76,6 +98,7 @@ class LiveTable {
   }
   static Shard& ShardFor(LiveTable* t, uint64_t hash) { return t->shards_[hash >> (64 - kShardBits)]; }
   static bool Grow(Shard& shard);
+  static bool Rehash(Shard& shard, size_t capacity);
 
   Shard shards_[kShards];
 };

@@ -7,9 +7,14 @@
 
 #include "heapwarden/heapwarden.h"
 #include "record/clock.h"
+#include "record/free_checker.h"
+#include "record/auto_trim.h"
+#include "record/leak_classifier.h"
+#include "record/mapped_regions.h"
 #include "record/proc_stats.h"
 #include "record/log.h"
 #include "record/report_writer.h"
+#include "record/service_thread.h"
 #include "record/stack_capture.h"
 
 namespace heapwarden::internal {
@@ -44,7 +49,12 @@ bool Recorder::Init(const char* options_text) {
     return false;
   }
   InitStackCapture();
+  InitFreeChecks(*this);
+  if (!peak_.Init()) Warn("cannot reserve the peak buffers; the report's peak will have no sites");
   active_.store(true, std::memory_order_release);
+  RegisterAutoTrimTask(options_);  // trim=auto (auto_trim.h)
+  // Last: tasks are registered by now (service_thread.h), and the thread may run at once.
+  StartServiceThread(*this);
   return true;
 }
 
@@ -67,7 +77,9 @@ void Recorder::OnAllocate(void* p, size_t size, AllocKind kind, uintptr_t caller
   if (site_live > site.peak_live_bytes.load(std::memory_order_relaxed)) {
     site.peak_live_bytes.store(site_live, std::memory_order_relaxed);
   }
-  if (tag != TagTable::kNoTag) tags_.OnAllocate(tag, size);
+  // The site's tag, not the thread's: they differ only for the overflow site, and the
+  // free is charged to the site's tag, so both sides must agree.
+  if (site.tag_id != TagTable::kNoTag) tags_.OnAllocate(site.tag_id, size);
 
   const uint64_t live =
       static_cast<uint64_t>(live_bytes_.fetch_add(static_cast<int64_t>(size), std::memory_order_relaxed)) +
@@ -79,14 +91,27 @@ void Recorder::OnAllocate(void* p, size_t size, AllocKind kind, uintptr_t caller
     }
     peak_time_ns_.store(NowNs(), std::memory_order_relaxed);
   }
+  if (__builtin_expect(peak_.ShouldCapture(live), 0)) OnCaptureThreshold(live);
+}
+
+__attribute__((noinline)) void Recorder::OnCaptureThreshold(uint64_t live) {
+  // A fork child's first allocation lands here (AfterForkChild forced it): start its
+  // own service thread now, outside the atfork handler, with the guard held.
+  if (service_restart_pending_.load(std::memory_order_relaxed) &&
+      service_restart_pending_.exchange(false, std::memory_order_relaxed)) {
+    StartServiceThread(*this);
+  }
+  peak_.TryCapture(live, sites_);
 }
 
 bool Recorder::OnFree(void* p, AllocKind kind, uintptr_t caller, LiveBlock* forgotten) {
   LiveBlock block;
   if (!live_.Erase(reinterpret_cast<uintptr_t>(p), &block)) {
     untracked_frees_.fetch_add(1, std::memory_order_relaxed);
+    CheckUntrackedFree(*this, reinterpret_cast<uintptr_t>(p), kind, caller);  // free_checker.h
     return false;
   }
+  CheckTrackedFree(*this, block, kind, caller);
   if (forgotten != nullptr) *forgotten = block;
   Site& site = sites_.site(block.site);
   site.live_blocks.fetch_sub(1, std::memory_order_relaxed);
@@ -154,23 +179,45 @@ void Recorder::OutputPath(char* out, size_t size) const {
 }
 
 int Recorder::WriteReport(const char* path, bool complete) {
+  SpinLockHolder hold(report_lock_);
   return WriteReportFile(*this, path, complete, /*exit_status=*/nullptr);
 }
 
-void Recorder::WriteFinalReport(int exit_status, bool exit_status_known) {
+uint64_t Recorder::own_bytes() {
+  const uint64_t sites = sites_.site_count();
+  const uint64_t stacks = sites_.stack_count();
+  return live_.mapped_bytes() + sites * sizeof(Site) + stacks * sizeof(Stack) +
+         sites_.frames_mapped_bytes() + tags_.mapped_bytes() + peak_.mapped_bytes() +
+         sizeof(Timeline) + static_cast<uint64_t>(modules_.size()) * sizeof(Module);
+}
+
+void Recorder::WriteFinalReport(int exit_status, bool exit_status_known, uintptr_t stack_top) {
   if (!active()) return;
   if (final_report_written_.exchange(true)) return;
   if (is_fork_child_ && !options_.follow_fork) return;
+  // No snapshot may land after this report, nor be half-written while it is: stop the
+  // service thread's work (and remove the control socket), then hold the report lock.
+  StopServiceThread();
+  SpinLockHolder report_hold(report_lock_);
+  // Classify before anything else touches this stack: the scan reads it from
+  // `stack_top` up, and a deeper frame of ours must not be taken for the program's.
+  if (stack_top == 0) stack_top = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  LeakClassification leaks;
+  if (ClassifyLeaks(*this, stack_top, &leaks)) leak_classification_ = &leaks;
   char path[4096 + 64];
   OutputPath(path, sizeof(path));
   int err = WriteReportFile(*this, path, /*complete=*/true,
                             exit_status_known ? &exit_status : nullptr);
+  leak_classification_ = nullptr;
+  ReleaseLeakClassification(&leaks);
   if (err != 0) Warn("cannot write the report to %s (errno %d)", path, err);
 }
 
 TrimRecord Recorder::Trim(TrimTrigger trigger) {
   SpinLockHolder hold(trim_lock_);
   TrimRecord record{NowNs(), ReadRssBytes(), 0, trigger};
+  // heapwarden's own share first: live-table shards sized for a past peak.
+  live_.ShrinkToFit();
   if (trim_fn_ != nullptr) trim_fn_(0);
   record.rss_after = ReadRssBytes();
   int n = trim_count_.load(std::memory_order_relaxed);
@@ -201,10 +248,13 @@ void Recorder::FillStats(struct heapwarden_stats* out) {
   out->allocations = allocations;
   out->frees = allocations - live_blocks;
   out->bytes_allocated = bytes;
-  out->rss_bytes = ReadRssBytes();
   out->peak_rss_bytes = ReadPeakRssBytes();
+  // memory_view.h defines retained: resident, neither live heap nor resident mapped
+  // (mincore over the program's own mappings; the allocator is not asked).
+  out->rss_bytes = ReadRssBytes();
   out->mapped_bytes = mapped;
-  out->retained_bytes = out->rss_bytes > live_bytes + mapped ? out->rss_bytes - live_bytes - mapped : 0;
+  const uint64_t used = live_bytes + MappedResidentBytes();
+  out->retained_bytes = out->rss_bytes > used ? out->rss_bytes - used : 0;
 }
 
 void Recorder::PrepareFork() {
@@ -222,11 +272,22 @@ void Recorder::AfterForkParent() {
 
 void Recorder::AfterForkChild() {
   live_.ResetAfterFork();
+  ResetFreeChecksAfterFork();
   sites_.ResetAfterFork();
   tags_.ResetAfterFork();
+  peak_.ResetAfterFork();
+  timeline_.ResetAfterFork();
+  report_lock_.ResetAfterFork();
   is_fork_child_ = true;
   pid_ = getpid();
-  if (!options_.follow_fork) active_.store(false, std::memory_order_release);
+  // The parent's service thread did not survive fork; close its socket here.
+  ServiceThreadAfterForkChild();
+  if (!options_.follow_fork) {
+    active_.store(false, std::memory_order_release);
+    return;
+  }
+  service_restart_pending_.store(true, std::memory_order_relaxed);
+  peak_.ForceNextCapture();
 }
 
 }  // namespace heapwarden::internal

@@ -13,14 +13,18 @@
 #include "record/live_table.h"
 #include "record/module_table.h"
 #include "record/options.h"
+#include "record/peak_tracker.h"
 #include "record/real_allocator.h"
 #include "record/site_table.h"
 #include "record/tag_table.h"
 #include "record/thread_state.h"
+#include "record/timeline.h"
 
 struct heapwarden_stats;
 
 namespace heapwarden::internal {
+
+struct LeakClassification;  // leak_classifier.h
 
 enum TrimTrigger : uint8_t { kTrimTriggerApi = 0, kTrimTriggerControl = 1, kTrimTriggerAuto = 2 };
 
@@ -81,8 +85,15 @@ class Recorder {
   // Fills the public statistics struct.
   void FillStats(struct heapwarden_stats* out);
 
-  // The report at process end: once per process.
-  void WriteFinalReport(int exit_status, bool exit_status_known);
+  // The report at process end: once per process. Classifies the blocks still live
+  // (leak_classifier.h), stopping the other threads meanwhile. `stack_top` is an
+  // address in the outermost heapwarden frame of the calling thread: the leak scan
+  // takes the stack above it as roots (0: from WriteFinalReport's own frame).
+  void WriteFinalReport(int exit_status, bool exit_status_known, uintptr_t stack_top = 0);
+
+  // The classification of the final report while it is being written, else nullptr
+  // (the report then lists live blocks as "unclassified").
+  const LeakClassification* leak_classification() const { return leak_classification_; }
 
   uint64_t live_bytes() const {
     int64_t v = live_bytes_.load(std::memory_order_relaxed);
@@ -100,6 +111,17 @@ class Recorder {
   ModuleTable& modules() { return modules_; }
   TagTable& tags() { return tags_; }
   LiveTable& live() { return live_; }
+  PeakTracker& peak() { return peak_; }
+  Timeline& timeline() { return timeline_; }
+
+  // Serialises every report written to a file (snapshots, the API's, the final one),
+  // so that a snapshot never lands after the final report. Never taken by the
+  // allocation path.
+  SpinLock& report_lock() { return report_lock_; }
+
+  // Bytes of memory heapwarden itself holds for its tables (mmap'd, touched), for the
+  // report's "heapwarden" object: grows with sites and live blocks, not run length.
+  uint64_t own_bytes();
 
  private:
   std::atomic<bool> active_{false};
@@ -109,6 +131,7 @@ class Recorder {
   int pid_ = 0;
   bool is_fork_child_ = false;
   std::atomic<bool> final_report_written_{false};
+  const LeakClassification* leak_classification_ = nullptr;
 
   std::atomic<int64_t> live_bytes_{0};
   std::atomic<uint64_t> peak_live_bytes_{0};
@@ -125,6 +148,15 @@ class Recorder {
   SiteTable sites_;
   TagTable tags_;
   LiveTable live_;
+  PeakTracker peak_;
+  Timeline timeline_;
+  SpinLock report_lock_;
+  // A fork child restarts the service thread from its first allocation's capture
+  // path (peak_.ForceNextCapture), not from the atfork handler.
+  std::atomic<bool> service_restart_pending_{false};
+
+  // The allocation path's rare branch: live bytes passed the peak capture threshold.
+  void OnCaptureThreshold(uint64_t live);
 };
 
 // The process's recorder. Constant-initialised: usable before any constructor runs.

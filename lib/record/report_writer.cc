@@ -8,11 +8,17 @@
 #include <cstring>
 
 #include "record/clock.h"
+#include "record/free_checker.h"
 #include "record/json_buffer.h"
+#include "record/leak_classifier.h"
+#include "record/backend.h"
 #include "record/log.h"
+#include "record/mapped_regions.h"
+#include "record/memory_view.h"
 #include "record/mmap_arena.h"
 #include "record/proc_stats.h"
 #include "record/recorder.h"
+#include "record/report_sections.h"
 
 namespace heapwarden::internal {
 namespace {
@@ -81,7 +87,7 @@ void WriteProcess(JsonBuffer& j, Recorder& r, bool complete, const int* exit_sta
   j.StringN("exe", exe, exe_len > 0 ? static_cast<size_t>(exe_len) : 0);
   if (exit_status != nullptr) j.Int("exit_status", *exit_status);
   char name[32];
-  j.String("backend", EnumName(OptionChoices("backend"), r.options().backend, name, sizeof(name)));
+  j.String("backend", ActiveBackendName());  // system when mimalloc could not be loaded
   j.String("mode", EnumName(OptionChoices("mode"), r.options().mode, name, sizeof(name)));
   j.Bool("complete", complete);
   j.EndObject();
@@ -166,7 +172,20 @@ int WriteReportFile(Recorder& r, const char* path, bool complete, const int* exi
   j.Seconds("peak_time", NsToSeconds(r.peak_time_ns()));
   j.Uint("rss_bytes", rss);
   j.Uint("peak_rss_bytes", ReadPeakRssBytes());
-  j.Uint("retained_bytes", rss > live_bytes ? rss - live_bytes : 0);
+  // Retained and its breakdown: memory_view.h says what each figure means.
+  MemoryView view;
+  ReadMemoryView(r, ViewDetail::kFull, rss, &view);
+  const uint64_t used = live_bytes + view.mapped_resident_bytes;
+  const uint64_t retained = rss > used ? rss - used : 0;
+  j.Uint("retained_bytes", retained);
+  j.Uint("mapped_bytes", view.mapped_bytes);
+  j.Uint("mapped_resident_bytes", view.mapped_resident_bytes);
+  j.Uint("peak_mapped_bytes", MappedPeakBytes());
+  if (view.allocator_valid) {
+    j.Uint("allocator_held_bytes", view.allocator_held_bytes);
+    j.Uint("allocator_free_bytes", view.allocator_free_bytes);
+    j.Uint("trimmable_bytes", view.allocator_free_bytes < retained ? view.allocator_free_bytes : retained);
+  }
   j.EndObject();
 
   j.BeginArray("stacks");
@@ -213,39 +232,13 @@ int WriteReportFile(Recorder& r, const char* path, bool complete, const int* exi
   }
   j.EndArray();
 
-  j.BeginArray("tags");
-  for (uint32_t tag = 1; tag < tags.size(); ++tag) {
-    uint64_t tag_allocations = 0, tag_bytes = 0;
-    for (uint32_t id = 0; id < site_count; ++id) {
-      const Site& s = sites.site(id);
-      if (s.tag_id != tag) continue;
-      tag_allocations += s.allocations.load(std::memory_order_relaxed);
-      tag_bytes += s.bytes_allocated.load(std::memory_order_relaxed);
-    }
-    j.BeginObject();
-    j.String("tag", tags.path(tag));
-    j.Uint("allocations", tag_allocations);
-    j.Uint("bytes_allocated", tag_bytes);
-    j.Uint("live_bytes", tags.stats(tag).live_bytes.load(std::memory_order_relaxed));
-    j.Uint("peak_live_bytes", tags.stats(tag).peak_live_bytes.load(std::memory_order_relaxed));
-    j.EndObject();
-  }
-  j.EndArray();
+  WriteTagsJson(j, r);
 
+  // Leaks only in the final report: classifying needs the other threads stopped, so a
+  // snapshot leaves the array empty (its live sites are in "sites"). A final report
+  // whose scan could not run lists the live blocks per site as "unclassified".
   j.BeginArray("leaks");
-  for (uint32_t id = 0; id < site_count && complete; ++id) {
-    const Site& s = sites.site(id);
-    uint64_t blocks = s.live_blocks.load(std::memory_order_relaxed);
-    if (blocks == 0 || s.source != kSourceHeap) continue;
-    j.BeginObject();
-    j.Uint("stack", s.stack_id);
-    j.String("tag", tags.path(s.tag_id));
-    j.String("kind", "unclassified");
-    j.Uint("blocks", blocks);
-    j.Uint("bytes", s.live_bytes.load(std::memory_order_relaxed));
-    j.Bool("suppressed", false);
-    j.EndObject();
-  }
+  if (complete) WriteLeaksJson(j, r, r.leak_classification());
   j.EndArray();
 
   // Long-lived blocks: one pass over the live table, accumulated per site.
@@ -277,15 +270,8 @@ int WriteReportFile(Recorder& r, const char* path, bool complete, const int* exi
   }
   j.EndArray();
 
-  j.BeginObject("peak");
-  j.Seconds("time", NsToSeconds(r.peak_time_ns()));
-  j.Uint("live_bytes", r.peak_live_bytes());
-  j.BeginArray("sites");
-  j.EndArray();
-  j.EndObject();
-
-  j.BeginArray("timeline");
-  j.EndArray();
+  WritePeakJson(j, r);
+  WriteTimelineJson(j, r);
   j.BeginArray("trims");
   for (int i = 0; i < r.trim_count(); ++i) {
     static constexpr const char* kTriggers[] = {"api", "control", "auto"};
@@ -300,6 +286,7 @@ int WriteReportFile(Recorder& r, const char* path, bool complete, const int* exi
   }
   j.EndArray();
   j.BeginArray("errors");
+  WriteErrorsJson(j, r);  // free_checker.h
   j.EndArray();
 
   j.BeginObject("heapwarden");
@@ -308,6 +295,8 @@ int WriteReportFile(Recorder& r, const char* path, bool complete, const int* exi
   j.String("options", r.options_text());
   j.Uint("dropped_events", r.dropped_events());
   j.Uint("untracked_frees", r.untracked_frees());
+  WriteServiceFiguresJson(j, r);
+  if (complete) WriteLeakScanJson(j, r.leak_classification());
   j.Seconds("report_time", NsToSeconds(now_ns));
   j.EndObject();
   j.EndObject();

@@ -87,6 +87,8 @@ uint32_t SiteTable::CreateSiteLocked(const uintptr_t* frames, int depth, uint32_
   return count;
 }
 
+uint64_t SiteTable::frames_mapped_bytes() const { return g_frames.mapped_bytes(); }
+
 uint32_t SiteTable::InternStackLocked(const uintptr_t* frames, int depth, uint64_t hash) {
   uint32_t slot = static_cast<uint32_t>(hash) & (kIndexSize - 1);
   for (;; slot = (slot + 1) & (kIndexSize - 1)) {

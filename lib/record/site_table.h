@@ -59,6 +59,8 @@ class SiteTable {
   uint32_t site_count() const { return site_count_.load(std::memory_order_acquire); }
   uint32_t stack_count() const { return stack_count_.load(std::memory_order_acquire); }
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+  // Bytes mapped for the copies of stack frames (heapwarden's own memory).
+  uint64_t frames_mapped_bytes() const;
 
   void ResetAfterFork() { insert_lock_.ResetAfterFork(); }
   SpinLock& lock() { return insert_lock_; }

@@ -2,6 +2,7 @@
 #include "record/stack_capture.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <libunwind.h>
 
 #include "record/cfi_unwinder.h"
@@ -16,6 +17,32 @@ using SetCacheSizeFn = int (*)(unw_addr_space_t, size_t, int);
 
 BacktraceFn g_backtrace = nullptr;
 
+// Where heapwarden's own code is mapped, when it is a shared object of its own (the
+// preload, libheapwarden.so): its frames never belong in a report, wherever they
+// appear in a stack (the preload's wrapper of main sits under every one).
+uintptr_t g_own_start = 0;
+uintptr_t g_own_end = 0;
+
+void FindOwnModule() {
+  dl_find_object self;
+  if (_dl_find_object(reinterpret_cast<void*>(&FindOwnModule), &self) != 0) return;
+  const link_map* map = self.dlfo_link_map;
+  // Linked statically, heapwarden is part of the program: nothing to hide then.
+  if (map == nullptr || map->l_name == nullptr || map->l_name[0] == '\0') return;
+  g_own_start = reinterpret_cast<uintptr_t>(self.dlfo_map_start);
+  g_own_end = reinterpret_cast<uintptr_t>(self.dlfo_map_end);
+}
+
+int DropOwnFrames(uintptr_t* frames, int count) {
+  if (g_own_end == 0) return count;
+  int kept = 0;
+  for (int i = 0; i < count; ++i) {
+    if (frames[i] >= g_own_start && frames[i] < g_own_end) continue;
+    frames[kept++] = frames[i];
+  }
+  return kept > 0 ? kept : count;
+}
+
 // Frames of heapwarden's own between the unwinder and the interposed entry point
 // (CaptureStack, the recorder, the hook), with room for a compiler that inlines less.
 constexpr int kOwnFrameSlack = 8;
@@ -23,6 +50,7 @@ constexpr int kOwnFrameSlack = 8;
 }  // namespace
 
 bool InitStackCapture() {
+  FindOwnModule();
   void* lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
   if (lib == nullptr) {
     Warn("libunwind.so.8 not found; stacks will hold only the immediate caller");
@@ -50,7 +78,7 @@ int CaptureStack(uintptr_t* frames, int max_frames, uintptr_t caller) {
   if (max_frames > kMaxFrames) max_frames = kMaxFrames;
   if (max_frames > 1) {
     int n = CfiBacktrace(frames, max_frames, caller);
-    if (n > 0) return n;
+    if (n > 0) return DropOwnFrames(frames, n);
   }
   if (g_backtrace == nullptr || max_frames <= 1) {
     frames[0] = caller;
@@ -72,7 +100,7 @@ int CaptureStack(uintptr_t* frames, int max_frames, uintptr_t caller) {
   }
   int count = n - first < max_frames ? n - first : max_frames;
   for (int i = 0; i < count; ++i) frames[i] = reinterpret_cast<uintptr_t>(raw[first + i]);
-  return count;
+  return DropOwnFrames(frames, count);
 }
 
 }  // namespace heapwarden::internal

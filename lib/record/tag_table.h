@@ -1,7 +1,9 @@
 // tag_table.h: interns slash-joined tag paths ("epoch/load_batch") into small ids and
 // keeps each tag's live and peak bytes.
-// Record side: fixed capacity, paths in an mmap arena, one spin lock taken only when
-// a tag is pushed (never on the allocation path).
+// Record side: fixed capacity, paths in an mmap arena. Looking up a known (parent,
+// name) pair is lock-free (an open-addressing index of atomics); one spin lock is
+// taken only to create a path never seen before. The allocation path never calls
+// Intern: it reads the thread's current id.
 #ifndef HEAPWARDEN_LIB_RECORD_TAG_TABLE_H_
 #define HEAPWARDEN_LIB_RECORD_TAG_TABLE_H_
 
@@ -22,10 +24,14 @@ class TagTable {
  public:
   static constexpr uint32_t kNoTag = 0;
   static constexpr uint32_t kMaxTags = 4096;
+  static constexpr size_t kMaxNameBytes = 256;
 
-  // Id of the path `parent`/`name` (or just `name` under kNoTag). Returns kNoTag when
-  // the table is full or the name is empty.
+  // Id of the path `parent`/`name` (or just `name` under kNoTag). Returns `parent`
+  // when the table is full or the name is empty. Lock-free when the path is known.
   uint32_t Intern(uint32_t parent, const char* name);
+
+  // Id of a whole slash-joined path, or kNoTag when no tag has that path.
+  uint32_t Find(const char* path) const;
 
   const char* path(uint32_t id) const { return id < size() ? paths_[id] : ""; }
   uint32_t size() const { return count_.load(std::memory_order_acquire); }
@@ -42,14 +48,22 @@ class TagTable {
     stats_[id].live_bytes.fetch_sub(bytes, std::memory_order_relaxed);
   }
 
+  // Bytes of heapwarden's own memory holding the paths.
+  size_t mapped_bytes() const;
+
   void ResetAfterFork() { lock_.ResetAfterFork(); }
   SpinLock& lock() { return lock_; }
 
  private:
+  static constexpr uint32_t kIndexSize = 2 * kMaxTags;  // load factor <= 0.5
+  bool Matches(uint32_t id, uint32_t parent, const char* name, size_t name_len) const;
+
   SpinLock lock_;
   std::atomic<uint32_t> count_{1};
   const char* paths_[kMaxTags] = {""};
+  const char* leaves_[kMaxTags] = {""};  // the last component, inside paths_[id]
   uint32_t parent_[kMaxTags] = {};
+  std::atomic<uint32_t> index_[kIndexSize] = {};  // 0 = empty, else tag id
   TagStats stats_[kMaxTags];
 };
 

@@ -1,0 +1,213 @@
+// symbolizer.cc: module path + ELF virtual address -> function, file, line, with
+// elfutils' libdwfl, expanding inlined calls with dwarf_getscopes.
+// Report side.
+#include "report/symbolizer.h"
+
+#include <cxxabi.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <tuple>
+
+namespace heapwarden::report {
+namespace {
+
+// NULL selects libdwfl's default search path, ":.debug:/usr/lib/debug", which covers
+// both .build-id/xx/yyyy.debug and .gnu_debuglink files.
+char* debuginfo_path = nullptr;
+
+const Dwfl_Callbacks kCallbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = &debuginfo_path,
+};
+
+// Name of a function DIE: the demangled linkage name when there is one (it carries the
+// namespace and class that DW_AT_name lacks), else DW_AT_name. Both are looked up through
+// DW_AT_abstract_origin/DW_AT_specification, where an inlined instance keeps them.
+std::string DieFunctionName(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  const char* name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+  if (name == nullptr) {
+    name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+  }
+  if (name == nullptr) name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+  return name == nullptr ? std::string("??") : Demangle(name);
+}
+
+// Where an inlined instance was called from: DW_AT_call_file/DW_AT_call_line, resolved
+// through the CU's file table. {"", 0} when absent.
+std::pair<std::string, int> CallSite(Dwarf_Die* cudie, Dwarf_Die* inlined) {
+  Dwarf_Attribute attr;
+  Dwarf_Word line = 0;
+  if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_line, &attr), &line) != 0) line = 0;
+  Dwarf_Word file_index = 0;
+  std::string file;
+  Dwarf_Files* files = nullptr;
+  size_t file_count = 0;
+  if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_file, &attr), &file_index) == 0 &&
+      dwarf_getsrcfiles(cudie, &files, &file_count) == 0 && file_index < file_count) {
+    const char* name = dwarf_filesrc(files, file_index, nullptr, nullptr);
+    if (name != nullptr) file = name;
+  }
+  if (file.empty() || line == 0) return {"", 0};
+  return {file, static_cast<int>(line)};
+}
+
+}  // namespace
+
+std::string Demangle(const char* name) {
+  if (name == nullptr) return "??";
+  if (name[0] != '_' || name[1] != 'Z') return name;
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  if (status != 0 || demangled == nullptr) return name;
+  std::string result(demangled);
+  std::free(demangled);
+  return result;
+}
+
+// One module file and its debug information.
+class Symbolizer::ModuleDebugInfo {
+ public:
+  // Takes ownership of `dwfl`.
+  ModuleDebugInfo(Dwfl* dwfl, Dwfl_Module* module) : dwfl_(dwfl), module_(module) {}
+  ~ModuleDebugInfo() { dwfl_end(dwfl_); }
+  ModuleDebugInfo(const ModuleDebugInfo&) = delete;
+  ModuleDebugInfo& operator=(const ModuleDebugInfo&) = delete;
+
+  // Opens `path` (a regular ELF file) or returns nullptr.
+  static std::unique_ptr<ModuleDebugInfo> Open(const std::string& path) {
+    // "" is an address outside every module, "[vdso]"/"[heap]"... are not files.
+    if (path.empty() || path[0] == '[') return nullptr;
+    // O_NONBLOCK and the S_ISREG check: a report naming a FIFO or a device as a module
+    // must not make the symbolizer wait forever.
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) return nullptr;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      close(fd);
+      return nullptr;
+    }
+    Dwfl* dwfl = dwfl_begin(&kCallbacks);
+    if (dwfl == nullptr) {
+      close(fd);
+      return nullptr;
+    }
+    dwfl_report_begin(dwfl);
+    // Base 0 with add_p_vaddr: the module sits at its own p_vaddr with bias 0, so a
+    // Dwfl address equals the ELF virtual address the report's "offset" holds. On
+    // success the fd belongs to libdwfl.
+    Dwfl_Module* module = dwfl_report_elf(dwfl, path.c_str(), path.c_str(), fd, 0, true);
+    dwfl_report_end(dwfl, nullptr, nullptr);
+    if (module == nullptr) {
+      close(fd);
+      dwfl_end(dwfl);
+      return nullptr;
+    }
+    return std::make_unique<ModuleDebugInfo>(dwfl, module);
+  }
+
+  std::vector<SourceFrame> Lookup(Dwarf_Addr pc, bool expand_inlined) {
+    // The out-of-line function: the ELF symbol (from .symtab of the file or its debug
+    // file, else .dynsym) names it fully even when DWARF is missing.
+    GElf_Off symbol_offset = 0;
+    GElf_Sym symbol;
+    const char* symbol_name =
+        dwfl_module_addrinfo(module_, pc, &symbol_offset, &symbol, nullptr, nullptr, nullptr);
+
+    std::string file;
+    int line = 0;
+    if (Dwfl_Line* dwfl_line = dwfl_module_getsrc(module_, pc)) {
+      int line_number = 0;
+      const char* name = dwfl_lineinfo(dwfl_line, nullptr, &line_number, nullptr, nullptr, nullptr);
+      if (name != nullptr && line_number > 0) {
+        file = name;
+        line = line_number;
+      }
+    }
+
+    std::vector<SourceFrame> frames;
+    std::string subprogram_name;
+    if (expand_inlined) {
+      Dwarf_Addr bias = 0;
+      Dwarf_Die* cudie = dwfl_module_addrdie(module_, pc, &bias);
+      Dwarf_Die* scopes = nullptr;
+      int count = cudie != nullptr ? dwarf_getscopes(cudie, pc - bias, &scopes) : 0;
+      // scopes[0] is the innermost. Each DW_TAG_inlined_subroutine is a function whose
+      // body was copied into its caller: it gets the current position, and its call site
+      // becomes the position of the next (enclosing) function.
+      for (int i = 0; i < count; ++i) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag == DW_TAG_inlined_subroutine) {
+          frames.push_back({DieFunctionName(&scopes[i]), file, line, true});
+          std::tie(file, line) = CallSite(cudie, &scopes[i]);
+        } else if (tag == DW_TAG_subprogram) {
+          subprogram_name = DieFunctionName(&scopes[i]);
+          break;
+        }
+      }
+      std::free(scopes);
+    }
+
+    SourceFrame outer;
+    if (symbol_name != nullptr) {
+      // .symtab of glibc's debug file spells versioned symbols "name@@GLIBC_2.34"; the
+      // version says nothing about the call site.
+      std::string name = symbol_name;
+      name.resize(std::min(name.size(), name.find('@')));
+      outer.function = Demangle(name.c_str());
+    } else if (!subprogram_name.empty()) {
+      outer.function = subprogram_name;
+    }
+    outer.file = file;
+    outer.line = line;
+    frames.push_back(std::move(outer));
+    return frames;
+  }
+
+ private:
+  Dwfl* dwfl_;
+  Dwfl_Module* module_;
+};
+
+Symbolizer::Symbolizer(SymbolizerOptions options) : options_(options) {
+  // libdwfl falls back to debuginfod when a debug file is not on disk; the client reads
+  // DEBUGINFOD_URLS at each query, so removing it here keeps every lookup local.
+  unsetenv("DEBUGINFOD_URLS");
+}
+
+Symbolizer::~Symbolizer() = default;
+
+Symbolizer::ModuleDebugInfo* Symbolizer::FindModule(const std::string& path) {
+  auto it = modules_.find(path);
+  if (it == modules_.end()) it = modules_.emplace(path, ModuleDebugInfo::Open(path)).first;
+  return it->second.get();
+}
+
+std::vector<SourceFrame> Symbolizer::SymbolizeAddress(const std::string& module, uint64_t address) {
+  auto key = std::make_pair(module, address);
+  auto it = cache_.find(key);
+  if (it != cache_.end()) return it->second;
+  std::vector<SourceFrame> frames;
+  if (ModuleDebugInfo* info = FindModule(module)) {
+    frames = info->Lookup(address, options_.expand_inlined);
+  }
+  if (frames.empty()) frames.emplace_back();
+  cache_.emplace(std::move(key), frames);
+  return frames;
+}
+
+std::vector<SourceFrame> Symbolizer::SymbolizeReturnAddress(const std::string& module,
+                                                            uint64_t offset) {
+  return SymbolizeAddress(module, offset == 0 ? 0 : offset - 1);
+}
+
+}  // namespace heapwarden::report

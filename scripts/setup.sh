@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# setup.sh: installs the Debian 12 packages heapwarden builds, tests and benchmarks with.
+# Idempotent: asks dpkg what is already there and installs only what is missing; runs
+# `apt-get update` only when something has to be installed. Needs root to install.
+set -euo pipefail
+
+packages=(
+  # toolchain and build system
+  build-essential gcc g++ clang cmake ninja-build pkg-config git
+  # libraries the code links: allocator, containers, tests, benchmarks, unwinding, symbols
+  libmimalloc-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libunwind-dev libdw-dev libelf-dev nlohmann-json3-dev
+  # real programs the integration tests and benchmarks run under the preload
+  python3 python3-numpy python3-pandas sqlite3 coreutils
+  # the reference tool the benchmarks compare against
+  valgrind
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  if [[ "$status" != "installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "setup: missing packages: ${missing[*]}"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "setup: not root; install them with:" >&2
+  echo "  sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${missing[@]}"
+echo "setup: installed ${missing[*]}"

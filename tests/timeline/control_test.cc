@@ -1,0 +1,182 @@
+// control_test.cc: `heapwarden snapshot PID` and `heapwarden trim PID` against a running
+// tracked process, and the one-line errors for processes they cannot talk to.
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "report_helpers.h"
+#include "timeline_helpers.h"
+
+namespace heapwarden::testutil {
+namespace {
+
+using nlohmann::json;
+
+constexpr uint64_t kMiB = 1024 * 1024;
+
+std::string ControlDir() {
+  const char* xdg = getenv("XDG_RUNTIME_DIR");
+  if (xdg != nullptr && xdg[0] == '/' && access(xdg, W_OK) == 0) {
+    return std::string(xdg) + "/heapwarden";
+  }
+  return "/tmp/heapwarden-" + std::to_string(geteuid());
+}
+
+TEST(ControlTest, SnapshotOfARunningProcessListsItsLongLivedBuffer) {
+  TempDir dir;
+  const std::string pid_file = dir.File("pid"), stop_file = dir.File("stop");
+  const std::string report_path = dir.File("final.json");
+  Background run(UnderHeapwarden({.argv = {HW_PROGRAM_hold_and_churn, pid_file, stop_file}},
+                                 report_path, {"--long-lived-s", "1"}));
+  ASSERT_TRUE(WaitForFile(pid_file)) << "the program never started";
+  const pid_t pid = ReadPid(pid_file);
+  ASSERT_GT(pid, 0);
+  // The buffer is held from before the pid file: at ~2 s it is older than 1 s.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const std::string snapshot_path = dir.File("snap.json");
+  CommandResult snap = RunCommand(
+      {.argv = {HeapwardenPath(), "snapshot", std::to_string(pid), "-o", snapshot_path}});
+  CommandResult trim = RunCommand({.argv = {HeapwardenPath(), "trim", std::to_string(pid)}});
+  WriteFile(stop_file, "stop\n");
+  const CommandResult& finished = run.Wait();
+  ASSERT_EQ(snap.exit_status, 0) << snap.Describe();
+  EXPECT_NE(snap.err.find("written to " + snapshot_path), std::string::npos) << snap.err;
+  EXPECT_EQ(finished.exit_status, 0) << finished.Describe();
+
+  std::string error;
+  std::optional<json> snapshot = LoadReport(snapshot_path, &error);
+  ASSERT_TRUE(snapshot.has_value()) << error;
+  EXPECT_EQ((*snapshot)["process"]["complete"], false);
+  EXPECT_EQ((*snapshot)["process"]["pid"], pid);
+  EXPECT_EQ((*snapshot)["heapwarden"]["symbolized"], true);
+  const json& long_lived = (*snapshot)["long_lived"];
+  uint64_t held = BytesWithFunction(*snapshot, long_lived, "hold_buffer", "bytes");
+  EXPECT_EQ(held, 8 * kMiB) << long_lived.dump();
+  for (const json& entry : long_lived) {
+    if (StackHas(*snapshot, entry["stack"], "hold_buffer")) {
+      EXPECT_GE(entry["oldest_age_s"].get<double>(), 1.0);
+    }
+  }
+  // Churned blocks live for microseconds: never long-lived.
+  EXPECT_EQ(BytesWithFunction(*snapshot, long_lived, "churn_once", "bytes"), 0u);
+
+  // trim PID: RSS before/after, and the trim is in the process's final report.
+  EXPECT_EQ(trim.exit_status, 0) << trim.Describe();
+  EXPECT_NE(trim.out.find("rss before"), std::string::npos) << trim.out;
+  EXPECT_NE(trim.out.find("released"), std::string::npos) << trim.out;
+  std::optional<json> final_report = LoadReport(report_path, &error);
+  ASSERT_TRUE(final_report.has_value()) << error;
+  EXPECT_EQ((*final_report)["process"]["complete"], true);
+  bool control_trim = false;
+  for (const json& t : (*final_report)["trims"]) control_trim = control_trim || t["trigger"] == "control";
+  EXPECT_TRUE(control_trim) << (*final_report)["trims"].dump();
+  // The socket was there while it ran, and is gone now that it exited.
+  std::string socket = (*final_report)["heapwarden"].value("control_socket", "");
+  EXPECT_NE(socket.find(std::to_string(pid) + ".sock"), std::string::npos) << socket;
+  EXPECT_FALSE(FileExists(socket)) << socket;
+}
+
+TEST(ControlTest, ProcessNotTrackedIsOneClearLine) {
+  pid_t child = fork();
+  if (child == 0) {
+    execlp("sleep", "sleep", "30", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ASSERT_GT(child, 0);
+  CommandResult result = RunCommand({.argv = {HeapwardenPath(), "trim", std::to_string(child)}});
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  EXPECT_EQ(result.exit_status, 1) << result.Describe();
+  EXPECT_NE(result.err.find("is not tracked by heapwarden"), std::string::npos) << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+}
+
+// A socket file named for `pid`, with nobody listening on it.
+std::string MakeDeadSocket(pid_t pid) {
+  std::string dir = ControlDir();
+  mkdir(dir.c_str(), 0700);
+  std::string path = dir + "/" + std::to_string(pid) + ".sock";
+  unlink(path.c_str());
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  close(fd);  // the file stays, nobody listens: a stale socket
+  return path;
+}
+
+TEST(ControlTest, StaleSocketOfAGoneProcessIsRemoved) {
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  ASSERT_GT(child, 0);
+  waitpid(child, nullptr, 0);  // gone, its pid not yet reused (almost surely)
+  std::string path = MakeDeadSocket(child);
+  ASSERT_TRUE(FileExists(path));
+  CommandResult result =
+      RunCommand({.argv = {HeapwardenPath(), "snapshot", std::to_string(child), "-o", "/tmp/x.json"}});
+  EXPECT_EQ(result.exit_status, 1) << result.Describe();
+  EXPECT_NE(result.err.find("is gone; removed its stale control socket"), std::string::npos)
+      << result.err;
+  EXPECT_FALSE(FileExists(path));
+}
+
+TEST(ControlTest, StaleSocketOfALiveProcessIsRemoved) {
+  pid_t child = fork();
+  if (child == 0) {
+    execlp("sleep", "sleep", "30", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ASSERT_GT(child, 0);
+  std::string path = MakeDeadSocket(child);
+  CommandResult result = RunCommand({.argv = {HeapwardenPath(), "trim", std::to_string(child)}});
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  EXPECT_EQ(result.exit_status, 1) << result.Describe();
+  EXPECT_NE(result.err.find("no longer serves heapwarden (stale control socket"), std::string::npos)
+      << result.err;
+  EXPECT_FALSE(FileExists(path));
+}
+
+TEST(ControlTest, OtherUsersProcessIsRefused) {
+  pid_t other = -1;
+  pid_t target = 1;  // init: root's, which is another user unless we are root
+  if (geteuid() == 0) {
+    other = fork();
+    if (other == 0) {
+      if (setgid(65534) != 0 || setuid(65534) != 0) _exit(1);
+      execlp("sleep", "sleep", "30", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    ASSERT_GT(other, 0);
+    target = other;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let it drop privileges
+  }
+  CommandResult result =
+      RunCommand({.argv = {HeapwardenPath(), "snapshot", std::to_string(target)}});
+  if (other > 0) {
+    kill(other, SIGKILL);
+    waitpid(other, nullptr, 0);
+  }
+  EXPECT_EQ(result.exit_status, 1) << result.Describe();
+  EXPECT_NE(result.err.find("belongs to another user"), std::string::npos) << result.err;
+}
+
+TEST(ControlTest, NoSuchProcess) {
+  CommandResult result = RunCommand({.argv = {HeapwardenPath(), "trim", "999999999"}});
+  EXPECT_EQ(result.exit_status, 1) << result.Describe();
+  EXPECT_NE(result.err.find("no process 999999999"), std::string::npos) << result.err;
+}
+
+}  // namespace
+}  // namespace heapwarden::testutil

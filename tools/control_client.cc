@@ -1,0 +1,206 @@
+// control_client.cc: see control_client.h. Report side (tool).
+#include "control_client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "record/control_protocol.h"
+
+namespace heapwarden::tools {
+namespace {
+
+using internal::ControlDirectory;
+using internal::ControlSocketPath;
+
+// The command name of `pid` ("python3"), or "".
+std::string ProcessName(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/comm"));
+  std::string name;
+  std::getline(in, name);
+  return name;
+}
+
+std::string Describe(pid_t pid) {
+  std::string name = ProcessName(pid);
+  return name.empty() ? absl::StrCat("process ", pid) : absl::StrCat("process ", pid, " (", name, ")");
+}
+
+// XDG_RUNTIME_DIR as the target process had it at start, or "".
+std::string TargetRuntimeDir(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/environ"), std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  for (absl::string_view entry : absl::StrSplit(buffer.str(), '\0')) {
+    if (absl::ConsumePrefix(&entry, "XDG_RUNTIME_DIR=")) return std::string(entry);
+  }
+  return "";
+}
+
+// Where the process's socket may be, most likely first: the directory its own
+// environment chose, then ours, then the /tmp fallback (which it also uses when its
+// runtime directory does not exist).
+std::vector<std::string> CandidateSockets(pid_t pid) {
+  std::vector<std::string> paths;
+  const char* own = getenv("XDG_RUNTIME_DIR");
+  for (const std::string& runtime_dir :
+       {TargetRuntimeDir(pid), std::string(own ? own : ""), std::string()}) {
+    char dir[1024];
+    char path[1200];
+    if (!ControlDirectory(dir, sizeof(dir), runtime_dir.c_str(), geteuid()) ||
+        !ControlSocketPath(path, sizeof(path), dir, static_cast<uint64_t>(pid))) {
+      continue;
+    }
+    bool seen = false;
+    for (const std::string& p : paths) seen = seen || p == path;
+    if (!seen) paths.emplace_back(path);
+  }
+  return paths;
+}
+
+// A socket file we may trust: in a directory owned by us with no group/other access.
+bool InPrivateDirectory(const std::string& socket_path) {
+  std::string dir = socket_path.substr(0, socket_path.rfind('/'));
+  struct stat st;
+  return lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+         (st.st_mode & 077) == 0;
+}
+
+bool SendAll(int fd, const std::string& text) {
+  for (size_t off = 0; off < text.size();) {
+    ssize_t n = send(fd, text.data() + off, text.size() - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Reads up to the first '\n' within timeout_s; false on timeout, error or EOF first.
+bool ReadReply(int fd, int timeout_s, std::string* line) {
+  char buf[4096];
+  for (;;) {
+    pollfd p = {fd, POLLIN, 0};
+    int ready = poll(&p, 1, timeout_s * 1000);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return false;
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    line->append(buf, static_cast<size_t>(n));
+    size_t eol = line->find('\n');
+    if (eol != std::string::npos) {
+      line->resize(eol);
+      return true;
+    }
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<pid_t> ParsePid(const std::string& text) {
+  int pid = 0;
+  if (!absl::SimpleAtoi(text, &pid) || pid <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not a process id"));
+  }
+  return static_cast<pid_t>(pid);
+}
+
+absl::StatusOr<std::string> ControlRequest(pid_t pid, const std::string& request, int timeout_s) {
+  const std::vector<std::string> candidates = CandidateSockets(pid);
+  struct stat proc;
+  if (stat(absl::StrCat("/proc/", pid).c_str(), &proc) != 0) {
+    // Gone: a socket it left behind is stale.
+    for (const std::string& path : candidates) {
+      if (InPrivateDirectory(path) && unlink(path.c_str()) == 0) {
+        return absl::NotFoundError(absl::StrCat("process ", pid,
+                                                " is gone; removed its stale control socket ", path));
+      }
+    }
+    return absl::NotFoundError(absl::StrCat("no process ", pid));
+  }
+  if (proc.st_uid != geteuid()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(Describe(pid), " belongs to another user (uid ", proc.st_uid,
+                     "); heapwarden talks only to the caller's own processes"));
+  }
+  std::string socket_path;
+  for (const std::string& path : candidates) {
+    struct stat st;
+    if (lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && InPrivateDirectory(path)) {
+      socket_path = path;
+      break;
+    }
+  }
+  if (socket_path.empty()) {
+    // `heapwarden run`'s own pid is a common mistake: name the tracked child instead.
+    if (ProcessName(pid) == "heapwarden") {
+      std::ifstream children(absl::StrCat("/proc/", pid, "/task/", pid, "/children"));
+      std::string child;
+      if (children >> child) {
+        return absl::NotFoundError(absl::StrCat(
+            "process ", pid, " is the heapwarden tool itself; the process it tracks is ", child));
+      }
+    }
+    return absl::NotFoundError(absl::StrCat(
+        Describe(pid), " is not tracked by heapwarden: it has no control socket (start it "
+                       "under `heapwarden run`, with control=on)"));
+  }
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    int err = errno;
+    close(fd);
+    if (err == ECONNREFUSED || err == ENOENT) {
+      // Nobody listens: the process exec'd a program without heapwarden, or the
+      // socket outlived a process whose pid was reused.
+      unlink(socket_path.c_str());
+      return absl::UnavailableError(absl::StrCat(
+          Describe(pid), " no longer serves heapwarden (stale control socket ", socket_path,
+          " removed)"));
+    }
+    return absl::UnavailableError(
+        absl::StrCat("cannot connect to ", socket_path, ": ", std::strerror(err)));
+  }
+  std::string reply;
+  bool ok = SendAll(fd, request + "\n") && ReadReply(fd, timeout_s, &reply);
+  close(fd);
+  if (!ok) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(Describe(pid), " did not answer within ", timeout_s, " s"));
+  }
+  absl::string_view text = reply;
+  if (absl::ConsumePrefix(&text, "ok")) {
+    absl::ConsumePrefix(&text, " ");
+    return std::string(text);
+  }
+  absl::ConsumePrefix(&text, "error ");
+  // "errno 13 writing /x/y.json" -> "cannot write /x/y.json: Permission denied"
+  std::vector<std::string> words = absl::StrSplit(text, absl::MaxSplits(' ', 3));
+  int err = 0;
+  if (words.size() == 4 && words[0] == "errno" && absl::SimpleAtoi(words[1], &err) &&
+      words[2] == "writing") {
+    return absl::FailedPreconditionError(
+        absl::StrCat(Describe(pid), ": cannot write ", words[3], ": ", std::strerror(err)));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(Describe(pid), ": ", text));
+}
+
+}  // namespace heapwarden::tools

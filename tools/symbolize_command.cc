@@ -1,0 +1,90 @@
+// symbolize_command.cc: `heapwarden symbolize FILE [-o OUT]`: adds function, file and
+// line to a raw report and marks it symbolized. The preload runs this in a helper
+// process when a bare-preloaded program exits, so it prints nothing on success, reads
+// no terminal and never waits on the network (see Symbolizer).
+// Report side (tool).
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "commands.h"
+#include "report/leak_summary.h"
+#include "report/report_fields.h"
+#include "report/report_io.h"
+#include "report/suppressions.h"
+#include "report/symbolize_report.h"
+#include "report/symbolizer.h"
+
+namespace heapwarden::tools {
+namespace {
+
+// A final report leaves the bare preload raw: give it the suppressions `heapwarden run`
+// would (the built-in rules and the `suppressions` option it ran with), so the file
+// reads the same and `heapwarden check` repeats the verdict.
+void ApplySuppressionsRanWith(nlohmann::json& report) {
+  const nlohmann::json& meta = report::ObjectField(report, "heapwarden");
+  if (report::HasField(meta, "suppressions_used")) return;
+  report::LeakGateOptions ran_with;
+  report::ParseLeakGateOptions(report::StringField(meta, "options"), &ran_with);
+  absl::Status status = report::ApplyRunSuppressions(report, ran_with.suppressions);
+  if (!status.ok()) {
+    PrintError(status.message());
+    report::ApplyRunSuppressions(report, "").IgnoreError();
+  }
+}
+
+}  // namespace
+
+int SymbolizeMain(const std::vector<std::string>& args) {
+  std::string file;
+  std::string output;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "-h" || arg == "--help") {
+      std::cout << "usage: heapwarden " << FindCommand("symbolize")->synopsis << "\n";
+      return kExitOk;
+    }
+    if (arg == "-o" || arg == "--output") {
+      if (i + 1 >= args.size())
+        return UsageError("symbolize", absl::StrCat(arg, ": missing file name"));
+      output = args[++i];
+      continue;
+    }
+    if (arg.starts_with("--output=")) {
+      output = arg.substr(9);
+      continue;
+    }
+    if (arg.starts_with("-") && arg != "-") {
+      return UsageError("symbolize", absl::StrCat("unknown option '", arg, "'"));
+    }
+    if (!file.empty())
+      return UsageError("symbolize", absl::StrCat("unexpected argument '", arg, "'"));
+    file = arg;
+  }
+  if (file.empty()) return UsageError("symbolize", "symbolize: missing the report file");
+  if (output.empty()) output = file;
+
+  absl::StatusOr<nlohmann::json> report = report::LoadReport(file);
+  if (!report.ok()) {
+    PrintError(report.status().message());
+    return kExitFailure;
+  }
+  // Already symbolized and nowhere else to put it: nothing to do (and rewriting would
+  // only race with a reader for no gain).
+  bool symbolized = report::IsSymbolized(*report);
+  if (symbolized && output == file) return kExitOk;
+  if (!symbolized) {
+    report::Symbolizer symbolizer;
+    report::SymbolizeReport(*report, symbolizer);
+    ApplySuppressionsRanWith(*report);
+  }
+  absl::Status status = report::WriteReportAtomically(output, *report);
+  if (!status.ok()) {
+    PrintError(status.message());
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace heapwarden::tools
