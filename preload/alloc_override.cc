@@ -31,7 +31,12 @@ namespace {
 
 SpinLock g_resolve_lock;
 
-#define HW_CALLER reinterpret_cast<uintptr_t>(__builtin_return_address(0))
+// The program's return address, and this entry point's frame for the unwinder to
+// start from (this file is built with frame pointers; see thread_state.h).
+#define HW_CALLER                                                                       \
+  (heapwarden::internal::t_state.entry_frame =                                          \
+       reinterpret_cast<uintptr_t>(__builtin_frame_address(0)),                          \
+   reinterpret_cast<uintptr_t>(__builtin_return_address(0)))
 
 // errno is part of the program's view of malloc: recording must not change it.
 class ErrnoSaver {

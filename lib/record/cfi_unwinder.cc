@@ -426,7 +426,21 @@ __attribute__((noinline)) int CfiBacktrace(uintptr_t* frames, int max_frames, ui
       : "=r"(pc), "=r"(sp), "=r"(bp));
   int count = 0;
   bool found = false;
-  for (int step = 0; step < kMaxOwnFrames + max_frames; ++step) {
+  int step = 0;
+  // Start at the program's frame when the interposed entry point left its frame: its
+  // saved return address must be `caller`, and it must lie on the live stack above us.
+  const uintptr_t entry = t_state.entry_frame;
+  if (entry > sp && entry + 16 <= top && (entry & 7) == 0 &&
+      *reinterpret_cast<const uintptr_t*>(entry + 8) == caller) {
+    bp = *reinterpret_cast<const uintptr_t*>(entry);
+    sp = entry + 16;
+    pc = caller;
+    found = true;
+    frames[count++] = caller;
+    step = 1;
+    if (count == max_frames) return count;
+  }
+  for (; step < kMaxOwnFrames + max_frames; ++step) {
     // A return address points after the call; the call itself is one byte before.
     Rule rule = Lookup(step == 0 ? pc : pc - 1);
     if (rule.kind == kRuleEnd) break;

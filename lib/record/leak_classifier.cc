@@ -121,16 +121,6 @@ uint64_t ThreadCpuNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-uintptr_t ThreadPointer() {
-#if defined(__x86_64__)
-  uintptr_t tp;
-  __asm__ volatile("mov %%fs:0, %0" : "=r"(tp));
-  return tp;
-#else
-  return reinterpret_cast<uintptr_t>(__builtin_thread_pointer());
-#endif
-}
-
 // What dl_iterate_phdr collects before the world stops.
 struct ModuleScan {
   ScratchArray<Range>* writable;  // writable PT_LOAD segments, page-rounded

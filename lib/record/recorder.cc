@@ -37,6 +37,11 @@ bool Recorder::Init(const char* options_text) {
     size_t n = strnlen(options_text, sizeof(options_text_) - 1);
     memcpy(options_text_, options_text, n);
   }
+  if (options_.mode == kModeSampled) {
+    // Not built yet: say so rather than label an exact report "sampled".
+    Warn("mode=sampled is not implemented yet; recording every allocation (mode=exact)");
+    options_.mode = kModeExact;
+  }
   depth_ = static_cast<int>(options_.depth);
   if (depth_ < 1 || depth_ > kMaxFrames) {
     Warn("HEAPWARDEN_OPTIONS: depth must be 1..%d; using 32", kMaxFrames);
@@ -214,6 +219,9 @@ void Recorder::WriteFinalReport(int exit_status, bool exit_status_known, uintptr
 }
 
 TrimRecord Recorder::Trim(TrimTrigger trigger) {
+  // Not while a report is being written: its buffer (tens of MiB for a big site
+  // table) would be counted in rss_before and, once freed, in what the trim released.
+  SpinLockHolder report_hold(report_lock_);
   SpinLockHolder hold(trim_lock_);
   TrimRecord record{NowNs(), ReadRssBytes(), 0, trigger};
   // heapwarden's own share first: live-table shards sized for a past peak.

@@ -20,9 +20,20 @@ struct ThreadState {
   uint32_t tag_parents[31];
   // Highest address of this thread's stack (0 until the unwinder first needs it).
   uintptr_t stack_top;
+  // Frame address of the interposed function the thread last entered (built with
+  // frame pointers): lets the unwinder start at the program's frame instead of
+  // walking heapwarden's own. Checked before use; may be stale.
+  uintptr_t entry_frame;
 };
 
 extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
+
+// The calling thread's thread pointer (its TCB; static TLS sits just below it).
+inline uintptr_t ThreadPointer() {
+  uintptr_t tp;
+  __asm__ volatile("mov %%fs:0, %0" : "=r"(tp));
+  return tp;
+}
 
 // While a RecursionGuard is held, this thread's allocations are not recorded.
 class RecursionGuard {

@@ -12,9 +12,11 @@
 
 #include <cstring>
 
+#include "record/clock.h"
 #include "record/log.h"
 #include "record/mmap_arena.h"
 #include "record/proc_stats.h"
+#include "record/thread_state.h"
 
 namespace heapwarden::internal {
 namespace {
@@ -70,22 +72,6 @@ bool IsOwnStack(pid_t pid, uintptr_t sp) {
 constinit std::atomic<int> g_busy{0};  // a suspension is between SuspendAll and ResumeAll
 
 pid_t GetTid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
-
-uintptr_t ThreadPointer() {
-#if defined(__x86_64__)
-  uintptr_t tp;
-  __asm__ volatile("mov %%fs:0, %0" : "=r"(tp));
-  return tp;
-#else
-  return reinterpret_cast<uintptr_t>(__builtin_thread_pointer());
-#endif
-}
-
-uint64_t NowNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 void FutexWait(std::atomic<uint32_t>* word, uint32_t expected) {
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, nullptr,
