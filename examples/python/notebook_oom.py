@@ -13,7 +13,7 @@ the free pages back, and this script prints RSS at every step to show what it gi
 
 Without heapwarden it still runs, and calls glibc's malloc_trim(0) itself instead, for
 comparison (trim_via= says which). --rows sets the size: the
-default (4,000,000 rows) builds about 1 GiB; tests use a small value. Needs Debian's
+default (3,000,000 rows) builds about 1 GiB; tests use small values too. Needs Debian's
 python3-pandas and python3-numpy (hence /usr/bin/python3).
 
 Output: one "key=value" line per step, RSS in bytes, for scripts and tests to read.
@@ -115,8 +115,8 @@ def build(path, np, pd, chunk_rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=4000000,
-                        help="rows of the generated CSV (default: 4,000,000, about 1 GiB built)")
+    parser.add_argument("--rows", type=int, default=3000000,
+                        help="rows of the generated CSV (default: 3,000,000, about 1 GiB built)")
     parser.add_argument("--chunk-rows", type=int, default=100000)
     parser.add_argument("--csv", help="CSV path (default: a temporary file, removed at the end)")
     parser.add_argument("--write-csv-only", action="store_true", help=argparse.SUPPRESS)

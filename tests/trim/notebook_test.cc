@@ -25,6 +25,14 @@ struct Notebook {
   std::optional<nlohmann::json> report;
 };
 
+// Under --python-malloc every Python object is tracked and a pandas run makes ~90,000
+// distinct call stacks: heapwarden's periodic snapshot then builds a JSON of tens of
+// MiB in memory for a second or two, and the script's RSS readings would include it
+// whenever they fall in one. Those runs go without periodic snapshots, and without
+// symbolizing their 90,000 stacks afterwards (the tests read no function names).
+const std::vector<std::string> kPythonMalloc = {"--python-malloc", "--snapshot-s", "0",
+                                                "--symbolize", "0"};
+
 // Ten chunks whatever the size: the previews it keeps must land between big blocks.
 Notebook RunNotebook(int rows, const std::vector<std::string> &flags) {
   Notebook nb;
@@ -78,7 +86,7 @@ TEST(Notebook, TrimReturnsWhatGcCollectLeaves) {
 // here is 25%; the full-size run below holds the 15%.
 TEST(Notebook, WithPythonMallocTrimReturnsNearlyEverything) {
   if (DebianPython().empty()) GTEST_SKIP() << "/usr/bin/python3 with pandas not installed";
-  Notebook nb = RunNotebook(100000, {"--python-malloc"});
+  Notebook nb = RunNotebook(100000, kPythonMalloc);
   ExpectTrimBeatsGcCollect(nb);
   ExpectBackNearTheStart(nb, 25);
 }
@@ -99,7 +107,7 @@ TEST(NotebookFullSize, TrimReturnsWhatGcCollectLeaves) {
 
 TEST(NotebookFullSize, WithPythonMallocTrimFallsBackToTheStart) {
   if (DebianPython().empty()) GTEST_SKIP() << "/usr/bin/python3 with pandas not installed";
-  Notebook nb = RunNotebook(3000000, {"--python-malloc"});
+  Notebook nb = RunNotebook(3000000, kPythonMalloc);
   ExpectTrimBeatsGcCollect(nb);
   ExpectBackNearTheStart(nb, 15);
 }
