@@ -25,7 +25,7 @@ struct Tables {
     peak.Init();
     for (int i = 1; i <= site_count; ++i) {
       uintptr_t pc = 0x10000 + static_cast<uintptr_t>(i) * 16;
-      sites.site(sites.Intern(&pc, 1, 0, kSourceHeap)).live_bytes.store(static_cast<uint64_t>(i));
+      sites.site(sites.Intern(&pc, 1, 0, kSourceHeap)).shared.live_bytes.store(static_cast<uint64_t>(i));
     }
   }
 };

@@ -17,6 +17,7 @@
 #include "preload/real_functions.h"
 #include "record/backend.h"
 #include "record/bootstrap_pool.h"
+#include "record/caller_totals.h"
 #include "record/recorder.h"
 #include "record/spin_lock.h"
 #include "record/thread_state.h"
@@ -55,6 +56,23 @@ inline bool ShouldRecord() {
          TheRecorder().active();
 }
 
+// mode=sampled records only the allocations the sampler picks (sampler.h); exact
+// mode records them all.
+// Sampled mode also counts every allocation's immediate caller exactly (cheap: no
+// stack walk), which the report uses to sharpen the estimates (caller_totals.h).
+inline bool ShouldSample(size_t size, uintptr_t caller) {
+  if (!TheRecorder().sampled()) return true;
+  CountCaller(caller, size);
+  return SampleAllocation(size);
+}
+
+// Whether a free must go through the recorder: in sampled mode, only blocks that may
+// have been sampled; freeing any other block costs one load.
+inline bool MayBeRecorded(const void* p) {
+  const Recorder& recorder = TheRecorder();
+  return !recorder.sampled() || recorder.MaybeSampled(p);
+}
+
 void Record(void* p, size_t size, AllocKind kind, uintptr_t caller) {
   RecursionGuard guard;
   ErrnoSaver saved;
@@ -65,20 +83,20 @@ void* MallocImpl(size_t size, AllocKind kind, uintptr_t caller) {
   if (!EnsureRealAllocator()) return BootstrapAllocate(size);
   if (!ShouldRecord()) return g_real.malloc(size);
   void* p = g_real.malloc(size);
-  if (p != nullptr) Record(p, size, kind, caller);
+  if (p != nullptr && ShouldSample(size, caller)) Record(p, size, kind, caller);
   return p;
 }
 
 void* MemalignImpl(size_t alignment, size_t size, AllocKind kind, uintptr_t caller) {
   if (!EnsureRealAllocator()) return BootstrapAllocate(size, alignment);
   void* p = g_real.memalign(alignment, size);
-  if (p != nullptr && ShouldRecord()) Record(p, size, kind, caller);
+  if (p != nullptr && ShouldRecord() && ShouldSample(size, caller)) Record(p, size, kind, caller);
   return p;
 }
 
 void FreeImpl(void* p, AllocKind kind, uintptr_t caller) {
   if (p == nullptr || IsBootstrapPointer(p)) return;
-  if (ShouldRecord()) {
+  if (ShouldRecord() && MayBeRecorded(p)) {
     RecursionGuard guard;
     ErrnoSaver saved;
     TheRecorder().OnFree(p, kind, caller);
@@ -99,6 +117,8 @@ void* ReallocImpl(void* p, size_t size, uintptr_t caller) {
   if (!EnsureRealAllocator()) return BootstrapAllocate(size);
   if (p == nullptr) return MallocImpl(size, kAllocMalloc, caller);
   if (!ShouldRecord()) return g_real.realloc(p, size);
+  const bool record_new = ShouldSample(size, caller);
+  if (!record_new && !MayBeRecorded(p)) return g_real.realloc(p, size);
   RecursionGuard guard;
   ErrnoSaver saved;
   Recorder& recorder = TheRecorder();
@@ -107,7 +127,7 @@ void* ReallocImpl(void* p, size_t size, uintptr_t caller) {
   void* q = g_real.realloc(p, size);
   int realloc_errno = errno;
   if (q != nullptr) {
-    recorder.OnAllocate(q, size, kAllocMalloc, caller);
+    if (record_new) recorder.OnAllocate(q, size, kAllocMalloc, caller);
   } else if (size != 0 && tracked) {
     // Failed: the old block is still the program's.
     recorder.RestoreAfterFailedRealloc(old);
@@ -207,7 +227,8 @@ HW_EXPORT void* calloc(size_t count, size_t size) {
   // The pool is zero-filled, so bootstrap calloc needs no memset.
   if (!EnsureRealAllocator()) return BootstrapAllocate(total);
   void* p = g_real.calloc(count, size);
-  if (p != nullptr && heapwarden::internal::ShouldRecord()) {
+  if (p != nullptr && heapwarden::internal::ShouldRecord() &&
+      heapwarden::internal::ShouldSample(total, HW_CALLER)) {
     heapwarden::internal::Record(p, total, kAllocMalloc, HW_CALLER);
   }
   return p;

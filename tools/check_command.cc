@@ -116,6 +116,10 @@ int CheckMain(const std::vector<std::string>& args) {
   }
   nlohmann::json& report = *loaded;
   const nlohmann::json& meta = report::ObjectField(report, "heapwarden");
+  if (report::StringField(report::ObjectField(report, "process"), "mode") == "sampled") {
+    PrintError(absl::StrCat(file, ": a sampled report has no leak check; run with --mode exact"));
+    return kCheckUnreadable;
+  }
 
   // What the process ran with; a run's own record of its gate wins over it.
   report::LeakGateOptions ran_with;

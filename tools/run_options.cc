@@ -220,6 +220,12 @@ absl::StatusOr<RunArgs> ParseRunArgs(const std::vector<std::string>& args) {
     absl::Status status = set(*spec, *value);
     if (!status.ok()) return status;
   }
+  if (auto mode = result.given.find("mode"), fail = result.given.find("fail_on_leak");
+      mode != result.given.end() && mode->second == "sampled" && fail != result.given.end() &&
+      fail->second == "1") {
+    // Sampled mode sees a sample of the blocks: a leak gate on it would pass leaks.
+    return absl::InvalidArgumentError("--fail-on-leak needs --mode exact (sampled mode does not check leaks)");
+  }
   result.command.assign(args.begin() + static_cast<ptrdiff_t>(std::min(i, args.size())),
                         args.end());
   return result;

@@ -8,32 +8,26 @@
 namespace heapwarden::internal {
 namespace {
 
-constexpr size_t kPoolBytes = 256 * 1024;
-// Each block is preceded by its size, so realloc can copy out of the pool.
-alignas(4096) char g_pool[kPoolBytes];
 std::atomic<size_t> g_used{0};
 
 }  // namespace
 
+// Each block is preceded by its size, so realloc can copy out of the pool.
+alignas(4096) char g_bootstrap_pool[kBootstrapPoolBytes];
+
 void* BootstrapAllocate(size_t size, size_t alignment) {
   if (alignment < 16) alignment = 16;
-  if (size > kPoolBytes || alignment > 4096) return nullptr;
+  if (size > kBootstrapPoolBytes || alignment > 4096) return nullptr;
   size_t old_used = g_used.load(std::memory_order_relaxed);
   for (;;) {
     size_t start = (old_used + sizeof(size_t) + alignment - 1) & ~(alignment - 1);
     size_t end = start + ((size + 15) & ~size_t{15});
-    if (end > kPoolBytes) return nullptr;
+    if (end > kBootstrapPoolBytes) return nullptr;
     if (g_used.compare_exchange_weak(old_used, end, std::memory_order_relaxed)) {
-      memcpy(g_pool + start - sizeof(size_t), &size, sizeof(size_t));
-      return g_pool + start;
+      memcpy(g_bootstrap_pool + start - sizeof(size_t), &size, sizeof(size_t));
+      return g_bootstrap_pool + start;
     }
   }
-}
-
-bool IsBootstrapPointer(const void* p) {
-  auto addr = reinterpret_cast<uintptr_t>(p);
-  auto base = reinterpret_cast<uintptr_t>(g_pool);
-  return addr >= base && addr < base + kPoolBytes;
 }
 
 size_t BootstrapUsableSize(const void* p) {

@@ -13,8 +13,13 @@ namespace heapwarden::internal {
 // or nullptr when the pool is exhausted.
 void* BootstrapAllocate(size_t size, size_t alignment = 16);
 
-// True when p points into the pool.
-bool IsBootstrapPointer(const void* p);
+inline constexpr size_t kBootstrapPoolBytes = 256 * 1024;
+extern char g_bootstrap_pool[kBootstrapPoolBytes];
+
+// True when p points into the pool. Inline: every free asks.
+inline bool IsBootstrapPointer(const void* p) {
+  return static_cast<size_t>(static_cast<const char*>(p) - g_bootstrap_pool) < kBootstrapPoolBytes;
+}
 
 // The size of a pool block (for realloc and malloc_usable_size), 0 if unknown.
 size_t BootstrapUsableSize(const void* p);

@@ -413,7 +413,169 @@ constexpr int kMaxOwnFrames = 16;
 
 void CfiInvalidateCache() { g_generation.fetch_add(1, std::memory_order_relaxed); }
 
-__attribute__((noinline)) int CfiBacktrace(uintptr_t* frames, int max_frames, uintptr_t caller) {
+namespace {
+
+// One frame's registers as the walk sees them: pc (a return address, except at the
+// start of a walk from inside this function), its stack pointer and frame pointer.
+struct WalkState {
+  uintptr_t pc;
+  uintptr_t sp;
+  uintptr_t bp;
+  uintptr_t bp_slot;  // where stepping out of this frame read the caller's bp (0: kept)
+};
+
+enum StepResult { kStepOk, kStepEnd, kStepFail };
+
+// Steps out of the frame in *s; the rule is looked up for `lookup_pc`. *bp_slot is
+// where the caller's bp was read from (0: bp kept).
+inline StepResult StepOut(WalkState* s, uintptr_t lookup_pc, uintptr_t top, uintptr_t* bp_slot) {
+  Rule rule = Lookup(lookup_pc);
+  if (rule.kind == kRuleEnd) return kStepEnd;
+  if (rule.kind != kRuleRsp && rule.kind != kRuleRbp) return kStepFail;
+  const uintptr_t cfa = (rule.kind == kRuleRsp ? s->sp : s->bp) + static_cast<uint32_t>(rule.cfa_offset);
+  if (cfa <= s->sp || cfa > top || (cfa & 7) != 0) return kStepFail;
+  const uintptr_t ra = *reinterpret_cast<const uintptr_t*>(cfa - 8);
+  uintptr_t bp = s->bp;
+  *bp_slot = 0;
+  if (rule.rbp_offset != 0) {
+    const uintptr_t slot = cfa + static_cast<uintptr_t>(static_cast<intptr_t>(rule.rbp_offset));
+    if (slot < s->sp || slot + 8 > top) return kStepFail;
+    bp = *reinterpret_cast<const uintptr_t*>(slot);
+    *bp_slot = slot;
+  }
+  *s = WalkState{ra, cfa, bp, 0};
+  return kStepOk;
+}
+
+// ---- The walk memo -----------------------------------------------------------------
+//
+// A walk is a pure function of its start (pc, sp, bp), the rule cache's generation and
+// the stack words it reads: each frame's return address at CFA-8 and, for some frames,
+// the caller's saved bp. The thread's previous walk is kept with every state it passed
+// through. When a new walk reaches a state the previous one also passed through (same
+// pc, sp and bp: typically at once, for a loop that allocates from one place, or a few
+// frames up, for a different leaf under the same callers), re-reading those words and
+// finding them unchanged proves the rest of the walk would repeat the previous one,
+// so its frames are copied instead of looked up: a load and a compare per frame
+// instead of a rule lookup.
+
+constexpr int kMemoStates = 40;  // the default depth (32) and the terminating read
+
+struct WalkMemo {
+  uint32_t generation;  // of the rule cache when recorded; 0: empty
+  int states;           // s[0..states)
+  int frames;           // what the walk returned
+  int max_frames;       // what it was asked for
+  bool complete;        // it ended at the stack's end (not cut by max_frames or this memo)
+  uintptr_t top;
+  WalkState s[kMemoStates];
+};
+
+__thread WalkMemo t_memo __attribute__((tls_model("initial-exec")));
+
+bool SameState(const WalkState& a, const WalkState& b) {
+  return a.pc == b.pc && a.sp == b.sp && a.bp == b.bp;
+}
+
+// The words the memo's walk read from state `from` on are still what they were.
+bool SuffixUnchanged(const WalkMemo& m, int from) {
+  for (int i = from; i + 1 < m.states; ++i) {
+    const WalkState& next = m.s[i + 1];
+    if (*reinterpret_cast<const uintptr_t*>(next.sp - 8) != next.pc) return false;
+    if (m.s[i].bp_slot != 0 && *reinterpret_cast<const uintptr_t*>(m.s[i].bp_slot) != next.bp) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The walk from the program's frame (the entry point's caller), with the memo.
+int WalkFromEntry(uintptr_t* frames, int max_frames, WalkState s, uintptr_t top, bool* same_as_last) {
+  const uint32_t generation = g_generation.load(std::memory_order_relaxed) | 1u << 31;
+  WalkMemo& memo = t_memo;
+  bool memo_usable = memo.generation == generation && memo.top == top && memo.max_frames == max_frames;
+  WalkState fresh[kMemoStates];
+  int fresh_count = 0;
+  bool fresh_fits = true;
+  int count = 0;
+  int cursor = 0;
+  bool complete = false;
+  frames[count++] = s.pc;
+  for (;;) {
+    const bool stored = fresh_count < kMemoStates;
+    if (stored) {
+      fresh[fresh_count++] = s;
+    } else {
+      fresh_fits = false;
+    }
+    if (memo_usable) {
+      while (cursor < memo.states && memo.s[cursor].sp < s.sp) ++cursor;
+      if (cursor < memo.states && SameState(memo.s[cursor], s)) {
+        memo_usable = false;  // one attempt: a failed check means the stack changed here
+        const int have = count + (memo.states - 1 - cursor);
+        const bool enough = memo.complete || have >= max_frames;
+        if (enough && fresh_fits && SuffixUnchanged(memo, cursor)) {
+          for (int i = cursor + 1; i < memo.states && count < max_frames; ++i) {
+            if (memo.s[i].pc == 0) break;
+            frames[count++] = memo.s[i].pc;
+          }
+          if (same_as_last != nullptr) {
+            *same_as_last = fresh_count == 1 && count == memo.frames;
+          }
+          // The memo becomes this walk: the fresh prefix, then the shared suffix.
+          const int suffix = memo.states - cursor;
+          int keep = fresh_count - 1 + suffix <= kMemoStates ? suffix : kMemoStates - (fresh_count - 1);
+          if (cursor != fresh_count - 1) {
+            memmove(&memo.s[fresh_count - 1], &memo.s[cursor], sizeof(WalkState) * static_cast<size_t>(keep));
+          }
+          memcpy(&memo.s[0], fresh, sizeof(WalkState) * static_cast<size_t>(fresh_count - 1));
+          memo.complete = memo.complete && keep == suffix;
+          memo.states = fresh_count - 1 + keep;
+          memo.frames = same_as_last != nullptr ? count : -1;
+          return count;
+        }
+      }
+    }
+    if (count == max_frames) break;
+    uintptr_t bp_slot;
+    const StepResult r = StepOut(&s, s.pc - 1, top, &bp_slot);
+    if (r != kStepOk) {
+      complete = r == kStepEnd;
+      break;
+    }
+    if (stored) fresh[fresh_count - 1].bp_slot = bp_slot;
+    if (s.pc == 0) {
+      // The stack's end: keep the state, so a later walk checks this read too.
+      if (fresh_count < kMemoStates) {
+        fresh[fresh_count++] = s;
+      } else {
+        fresh_fits = false;
+      }
+      complete = true;
+      break;
+    }
+    frames[count++] = s.pc;
+  }
+  if (same_as_last != nullptr) *same_as_last = false;
+  if (fresh_count > 0) {
+    memcpy(memo.s, fresh, sizeof(WalkState) * static_cast<size_t>(fresh_count));
+    memo.states = fresh_count;
+    // A walk nobody compares with (same_as_last == nullptr) may not be taken for the
+    // last one by a walk that does.
+    memo.frames = same_as_last != nullptr ? count : -1;
+    memo.max_frames = max_frames;
+    memo.complete = complete && fresh_fits;
+    memo.top = top;
+    memo.generation = generation;
+  }
+  return count;
+}
+
+}  // namespace
+
+__attribute__((noinline)) int CfiBacktrace(uintptr_t* frames, int max_frames, uintptr_t caller,
+                                           bool* same_as_last) {
+  if (same_as_last != nullptr) *same_as_last = false;
   const uintptr_t top = StackTop();
   if (top == 0) return -1;
   uintptr_t pc, sp, bp;
@@ -424,46 +586,33 @@ __attribute__((noinline)) int CfiBacktrace(uintptr_t* frames, int max_frames, ui
       "mov %%rsp, %1\n\t"
       "mov %%rbp, %2"
       : "=r"(pc), "=r"(sp), "=r"(bp));
-  int count = 0;
-  bool found = false;
-  int step = 0;
   // Start at the program's frame when the interposed entry point left its frame: its
   // saved return address must be `caller`, and it must lie on the live stack above us.
   const uintptr_t entry = t_state.entry_frame;
   if (entry > sp && entry + 16 <= top && (entry & 7) == 0 &&
       *reinterpret_cast<const uintptr_t*>(entry + 8) == caller) {
-    bp = *reinterpret_cast<const uintptr_t*>(entry);
-    sp = entry + 16;
-    pc = caller;
-    found = true;
-    frames[count++] = caller;
-    step = 1;
-    if (count == max_frames) return count;
+    const WalkState start{caller, entry + 16, *reinterpret_cast<const uintptr_t*>(entry), 0};
+    return WalkFromEntry(frames, max_frames, start, top, same_as_last);
   }
-  for (; step < kMaxOwnFrames + max_frames; ++step) {
+  // Otherwise walk out of heapwarden's own frames until `caller` appears.
+  WalkState s{pc, sp, bp, 0};
+  int count = 0;
+  bool found = false;
+  for (int step = 0; step < kMaxOwnFrames + max_frames; ++step) {
     // A return address points after the call; the call itself is one byte before.
-    Rule rule = Lookup(step == 0 ? pc : pc - 1);
-    if (rule.kind == kRuleEnd) break;
-    if (rule.kind != kRuleRsp && rule.kind != kRuleRbp) return found ? count : -1;
-    const uintptr_t cfa = (rule.kind == kRuleRsp ? sp : bp) + static_cast<uint32_t>(rule.cfa_offset);
-    if (cfa <= sp || cfa > top || (cfa & 7) != 0) return found ? count : -1;
-    const uintptr_t ra = *reinterpret_cast<const uintptr_t*>(cfa - 8);
-    if (rule.rbp_offset != 0) {
-      const uintptr_t slot = cfa + static_cast<uintptr_t>(static_cast<intptr_t>(rule.rbp_offset));
-      if (slot < sp || slot + 8 > top) return found ? count : -1;
-      bp = *reinterpret_cast<const uintptr_t*>(slot);
-    }
-    sp = cfa;
-    pc = ra;
-    if (ra == 0) break;
+    uintptr_t bp_slot;
+    const StepResult r = StepOut(&s, step == 0 ? s.pc : s.pc - 1, top, &bp_slot);
+    if (r == kStepEnd) break;
+    if (r == kStepFail) return found ? count : -1;
+    if (s.pc == 0) break;
     if (!found) {
-      if (ra != caller) {
+      if (s.pc != caller) {
         if (step >= kMaxOwnFrames) return -1;
         continue;
       }
       found = true;
     }
-    frames[count++] = ra;
+    frames[count++] = s.pc;
     if (count == max_frames) break;
   }
   return found ? count : -1;

@@ -197,7 +197,10 @@ void CheckTrackedFree(Recorder& recorder, const LiveBlock& block, AllocKind free
   FreeRecord& slot = g.ring[SlotFor(block.address)];
   slot.address.store(0, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
-  slot.depth = static_cast<uint32_t>(CaptureStack(slot.frames, kFreeFrames, caller));
+  // Only the caller: a stack walk on every free would cost as much as the allocation's
+  // (design.md, "the free path"). A double free still names the first free's caller.
+  slot.frames[0] = caller;
+  slot.depth = 1;
   slot.address.store(block.address, std::memory_order_release);
 }
 

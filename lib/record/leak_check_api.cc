@@ -62,7 +62,8 @@ void AddSite(heapwarden_leak_check_result* out, uint64_t blocks, uint64_t bytes,
 
 HW_EXPORT uint64_t heapwarden_leak_check_begin(void) {
   auto& recorder = TheRecorder();
-  if (!recorder.active()) return 0;
+  // Sampled mode knows only a sample of the blocks: no leak windows (0: unavailable).
+  if (!recorder.active() || recorder.sampled()) return 0;
   RecursionGuard guard;
   LeakBaseline fresh;
   if (!TakeLeakBaseline(recorder, &fresh)) return 0;

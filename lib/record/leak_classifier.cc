@@ -613,14 +613,14 @@ void WriteLeaksJson(JsonBuffer& j, Recorder& recorder, const LeakClassification*
     const Site& s = sites.site(id);
     if (s.source != kSourceHeap) continue;
     if (c == nullptr) {
-      uint64_t blocks = s.live_blocks.load(std::memory_order_relaxed);
+      uint64_t blocks = s.live_blocks();
       if (blocks == 0) continue;
       j.BeginObject();
       j.Uint("stack", s.stack_id);
       j.String("tag", tags.path(s.tag_id));
       j.String("kind", "unclassified");
       j.Uint("blocks", blocks);
-      j.Uint("bytes", s.live_bytes.load(std::memory_order_relaxed));
+      j.Uint("bytes", s.live_bytes());
       j.Bool("suppressed", false);
       j.EndObject();
       continue;

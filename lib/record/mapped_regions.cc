@@ -71,8 +71,8 @@ void AddLive(uint64_t bytes) {
 // A region of `site` grew by `bytes` (a new region when `new_block`).
 void SiteAdd(uint32_t site_id, uint64_t bytes, bool new_block) {
   Site& site = TheRecorder().sites().site(site_id);
-  if (new_block) site.live_blocks.fetch_add(1, std::memory_order_relaxed);
-  uint64_t live = site.live_bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  if (new_block) site.shared.live_blocks.fetch_add(1, std::memory_order_relaxed);
+  uint64_t live = site.shared.live_bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
   if (live > site.peak_live_bytes.load(std::memory_order_relaxed)) {
     site.peak_live_bytes.store(live, std::memory_order_relaxed);
   }
@@ -83,16 +83,16 @@ void SiteAdd(uint32_t site_id, uint64_t bytes, bool new_block) {
 // unless the region only moves, for mremap).
 void SiteRemove(uint32_t site_id, uint64_t bytes, bool gone, uint32_t birth_ms, bool moving) {
   Site& site = TheRecorder().sites().site(site_id);
-  site.live_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+  site.shared.live_bytes.fetch_sub(bytes, std::memory_order_relaxed);
   g_live.fetch_sub(bytes, std::memory_order_relaxed);
   if (!gone) return;
-  site.live_blocks.fetch_sub(1, std::memory_order_relaxed);
+  site.shared.live_blocks.fetch_sub(1, std::memory_order_relaxed);
   if (moving) return;
   uint32_t now = NowMsCoarse();
   uint32_t lifetime = now > birth_ms ? now - birth_ms : 0;
   int bucket = lifetime == 0 ? 0 : 32 - __builtin_clz(lifetime);
   if (bucket >= kLifetimeBuckets) bucket = kLifetimeBuckets - 1;
-  site.lifetime_ms_log2[bucket].fetch_add(1, std::memory_order_relaxed);
+  site.shared.lifetime_ms_log2[bucket].fetch_add(1, std::memory_order_relaxed);
 }
 
 void EraseAtLocked(size_t i) {
@@ -124,7 +124,7 @@ void RemoveRangeLocked(uintptr_t lo, uintptr_t hi, bool moving) {
       g_regions[i].end = cut_lo;
       g_regions[i + 1] = MappedRegion{cut_hi, r.end, r.site, r.birth_ms};
       ++g_count;
-      TheRecorder().sites().site(r.site).live_blocks.fetch_add(1, std::memory_order_relaxed);
+      TheRecorder().sites().site(r.site).shared.live_blocks.fetch_add(1, std::memory_order_relaxed);
       SiteRemove(r.site, bytes, false, r.birth_ms, moving);
       i += 2;
       continue;
@@ -179,8 +179,8 @@ void OnMapped(uintptr_t start, size_t length, uintptr_t caller) {
   int depth = CaptureStack(frames, StackDepth(), caller);
   const uint32_t site_id = recorder.sites().Intern(frames, depth, t_state.tag_id, kSourceMapped);
   Site& site = recorder.sites().site(site_id);
-  site.allocations.fetch_add(1, std::memory_order_relaxed);
-  site.bytes_allocated.fetch_add(length, std::memory_order_relaxed);
+  site.shared.allocations.fetch_add(1, std::memory_order_relaxed);
+  site.shared.bytes_allocated.fetch_add(length, std::memory_order_relaxed);
   SpinLockHolder hold(g_lock);
   InsertLocked(MappedRegion{start, start + length, site_id, NowMsCoarse()});
   Publish();
@@ -220,10 +220,10 @@ void FinishRemap(const RemapTicket& ticket, uintptr_t new_start, size_t new_leng
     new_length = RoundUpPage(new_length);
     if (ticket.old_length == 0) {
       // mremap(old, 0, n, MREMAP_MAYMOVE) duplicates a shared mapping: a new region.
-      site.allocations.fetch_add(1, std::memory_order_relaxed);
-      site.bytes_allocated.fetch_add(new_length, std::memory_order_relaxed);
+      site.shared.allocations.fetch_add(1, std::memory_order_relaxed);
+      site.shared.bytes_allocated.fetch_add(new_length, std::memory_order_relaxed);
     } else if (new_length > ticket.old_length) {
-      site.bytes_allocated.fetch_add(new_length - ticket.old_length, std::memory_order_relaxed);
+      site.shared.bytes_allocated.fetch_add(new_length - ticket.old_length, std::memory_order_relaxed);
     }
     InsertLocked(MappedRegion{new_start, new_start + new_length, ticket.site, ticket.birth_ms});
   }

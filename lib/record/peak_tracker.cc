@@ -34,9 +34,9 @@ void PeakTracker::TryCapture(uint64_t live, SiteTable& sites) {
   Entry* out = half_[back];
   for (uint32_t id = 0; id < count; ++id) {
     const Site& s = sites.site(id);
-    __atomic_store_n(&out[id].live_blocks, s.live_blocks.load(std::memory_order_relaxed),
+    __atomic_store_n(&out[id].live_blocks, s.live_blocks(),
                      __ATOMIC_RELAXED);
-    __atomic_store_n(&out[id].live_bytes, s.live_bytes.load(std::memory_order_relaxed),
+    __atomic_store_n(&out[id].live_bytes, s.live_bytes(),
                      __ATOMIC_RELAXED);
   }
   __atomic_store_n(&header_[back].time_ns, NowNs(), __ATOMIC_RELAXED);

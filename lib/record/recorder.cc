@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "heapwarden/heapwarden.h"
+#include "record/caller_totals.h"
 #include "record/clock.h"
 #include "record/free_checker.h"
 #include "record/auto_trim.h"
@@ -21,13 +22,7 @@ namespace heapwarden::internal {
 
 __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
 
-namespace {
-
 constinit Recorder g_recorder;
-
-}  // namespace
-
-Recorder& TheRecorder() { return g_recorder; }
 
 bool Recorder::Init(const char* options_text) {
   StartClock();
@@ -38,9 +33,22 @@ bool Recorder::Init(const char* options_text) {
     memcpy(options_text_, options_text, n);
   }
   if (options_.mode == kModeSampled) {
-    // Not built yet: say so rather than label an exact report "sampled".
-    Warn("mode=sampled is not implemented yet; recording every allocation (mode=exact)");
-    options_.mode = kModeExact;
+    if (options_.sample_bytes == 0) {
+      Warn("HEAPWARDEN_OPTIONS: sample_bytes must be at least 1; using 524288");
+      options_.sample_bytes = 524288;
+    }
+    if (options_.fail_on_leak) {
+      // Only sampled blocks are known: a leak check would pass programs that leak.
+      Warn("fail_on_leak needs mode=exact; in sampled mode leaks are not checked");
+      options_.fail_on_leak = false;
+    }
+    if (!sampled_filter_.Init()) {
+      Warn("cannot reserve the sampled-address filter; tracking is off");
+      return false;
+    }
+    InitSampler(static_cast<uint64_t>(options_.sample_bytes), static_cast<uint64_t>(options_.sample_seed));
+    if (!InitCallerTotals()) Warn("cannot reserve the per-caller totals; sampled sites stay plain estimates");
+    sampled_ = true;
   }
   depth_ = static_cast<int>(options_.depth);
   if (depth_ < 1 || depth_ > kMaxFrames) {
@@ -65,30 +73,52 @@ bool Recorder::Init(const char* options_text) {
 
 void Recorder::OnAllocate(void* p, size_t size, AllocKind kind, uintptr_t caller) {
   uintptr_t frames[kMaxFrames];
-  int depth = CaptureStack(frames, depth_, caller);
+  bool same_stack = false;
+  int depth = CaptureStack(frames, depth_, caller, &same_stack);
   const uint32_t tag = t_state.tag_id;
-  const uint32_t site_id = sites_.Intern(frames, depth, tag, kSourceHeap);
+  uint32_t site_id = t_state.last_site;
+  if (!same_stack || site_id == SiteTable::kOverflowSite || t_state.last_site_tag != tag) {
+    site_id = sites_.Intern(frames, depth, tag, kSourceHeap);
+    t_state.last_site = site_id;
+    t_state.last_site_tag = tag;
+  }
   LiveBlock block{reinterpret_cast<uintptr_t>(p), size, kind, site_id, NowMsCoarse()};
   if (!live_.Insert(block)) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  Site& site = sites_.site(site_id);
-  site.allocations.fetch_add(1, std::memory_order_relaxed);
-  site.bytes_allocated.fetch_add(size, std::memory_order_relaxed);
-  site.live_blocks.fetch_add(1, std::memory_order_relaxed);
-  uint64_t site_live = site.live_bytes.fetch_add(size, std::memory_order_relaxed) + size;
+  if (sampled_) sampled_filter_.Add(block.address);
+  CountAllocation(block);
+}
+
+void Recorder::CountAllocation(const LiveBlock& block) {
+  const SampleWeight w = WeightOfBlock(block);
+  Site& site = sites_.site(block.site);
+  uint64_t site_live;
+  if (site.owner == ThreadPointer()) {
+    OwnerAdd(site.owned.allocations, w.blocks);
+    OwnerAdd(site.owned.bytes_allocated, w.bytes);
+    OwnerAdd(site.owned.live_blocks, w.blocks);
+    OwnerAdd(site.owned.live_bytes, w.bytes);
+    site_live = site.live_bytes();
+  } else {
+    site.shared.allocations.fetch_add(w.blocks, std::memory_order_relaxed);
+    site.shared.bytes_allocated.fetch_add(w.bytes, std::memory_order_relaxed);
+    site.shared.live_blocks.fetch_add(w.blocks, std::memory_order_relaxed);
+    site.shared.live_bytes.fetch_add(w.bytes, std::memory_order_relaxed);
+    site_live = site.live_bytes();
+  }
   // A racy maximum: two threads may both store, and the smaller may win by a hair.
   if (site_live > site.peak_live_bytes.load(std::memory_order_relaxed)) {
     site.peak_live_bytes.store(site_live, std::memory_order_relaxed);
   }
   // The site's tag, not the thread's: they differ only for the overflow site, and the
   // free is charged to the site's tag, so both sides must agree.
-  if (site.tag_id != TagTable::kNoTag) tags_.OnAllocate(site.tag_id, size);
+  if (site.tag_id != TagTable::kNoTag) tags_.OnAllocate(site.tag_id, w.bytes);
 
   const uint64_t live =
-      static_cast<uint64_t>(live_bytes_.fetch_add(static_cast<int64_t>(size), std::memory_order_relaxed)) +
-      size;
+      static_cast<uint64_t>(live_bytes_.fetch_add(static_cast<int64_t>(w.bytes), std::memory_order_relaxed)) +
+      w.bytes;
   uint64_t peak = peak_live_bytes_.load(std::memory_order_relaxed);
   if (live > peak) {
     while (live > peak &&
@@ -116,19 +146,28 @@ bool Recorder::OnFree(void* p, AllocKind kind, uintptr_t caller, LiveBlock* forg
     CheckUntrackedFree(*this, reinterpret_cast<uintptr_t>(p), kind, caller);  // free_checker.h
     return false;
   }
+  if (sampled_) sampled_filter_.Remove(block.address);
   CheckTrackedFree(*this, block, kind, caller);
   if (forgotten != nullptr) *forgotten = block;
+  const SampleWeight w = WeightOfBlock(block);
   Site& site = sites_.site(block.site);
-  site.live_blocks.fetch_sub(1, std::memory_order_relaxed);
-  site.live_bytes.fetch_sub(block.size, std::memory_order_relaxed);
   uint32_t now = NowMsCoarse();
   uint32_t lifetime = now > block.birth_ms ? now - block.birth_ms : 0;
   int bucket = lifetime == 0 ? 0 : 32 - __builtin_clz(lifetime);
   if (bucket >= kLifetimeBuckets) bucket = kLifetimeBuckets - 1;
-  site.lifetime_ms_log2[bucket].fetch_add(1, std::memory_order_relaxed);
-  const uint32_t tag = sites_.site(block.site).tag_id;
-  if (tag != TagTable::kNoTag) tags_.OnFree(tag, block.size);
-  live_bytes_.fetch_sub(static_cast<int64_t>(block.size), std::memory_order_relaxed);
+  if (site.owner == ThreadPointer()) {
+    // Unsigned wrap-around: the owner's set may go "negative" for a block another
+    // thread allocated; the sum of the two sets is still right.
+    OwnerAdd(site.owned.live_blocks, uint64_t{0} - w.blocks);
+    OwnerAdd(site.owned.live_bytes, uint64_t{0} - w.bytes);
+    OwnerAdd(site.owned.lifetime_ms_log2[bucket], uint32_t{1});
+  } else {
+    site.shared.live_blocks.fetch_sub(w.blocks, std::memory_order_relaxed);
+    site.shared.live_bytes.fetch_sub(w.bytes, std::memory_order_relaxed);
+    site.shared.lifetime_ms_log2[bucket].fetch_add(1, std::memory_order_relaxed);
+  }
+  if (site.tag_id != TagTable::kNoTag) tags_.OnFree(site.tag_id, w.bytes);
+  live_bytes_.fetch_sub(static_cast<int64_t>(w.bytes), std::memory_order_relaxed);
   return true;
 }
 
@@ -137,11 +176,13 @@ void Recorder::RestoreAfterFailedRealloc(const LiveBlock& block) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  if (sampled_) sampled_filter_.Add(block.address);
+  const SampleWeight w = WeightOfBlock(block);
   Site& site = sites_.site(block.site);
-  site.live_blocks.fetch_add(1, std::memory_order_relaxed);
-  site.live_bytes.fetch_add(block.size, std::memory_order_relaxed);
-  if (site.tag_id != TagTable::kNoTag) tags_.OnAllocate(site.tag_id, block.size);
-  live_bytes_.fetch_add(static_cast<int64_t>(block.size), std::memory_order_relaxed);
+  site.shared.live_blocks.fetch_add(w.blocks, std::memory_order_relaxed);
+  site.shared.live_bytes.fetch_add(w.bytes, std::memory_order_relaxed);
+  if (site.tag_id != TagTable::kNoTag) tags_.OnAllocate(site.tag_id, w.bytes);
+  live_bytes_.fetch_add(static_cast<int64_t>(w.bytes), std::memory_order_relaxed);
 }
 
 uint64_t Recorder::dropped_events() const {
@@ -208,7 +249,9 @@ void Recorder::WriteFinalReport(int exit_status, bool exit_status_known, uintptr
   // `stack_top` up, and a deeper frame of ours must not be taken for the program's.
   if (stack_top == 0) stack_top = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   LeakClassification leaks;
-  if (ClassifyLeaks(*this, stack_top, &leaks)) leak_classification_ = &leaks;
+  // Sampled mode knows only the sampled blocks: no leak verdict (report_writer.cc
+  // says so in the report).
+  if (!sampled_ && ClassifyLeaks(*this, stack_top, &leaks)) leak_classification_ = &leaks;
   char path[4096 + 64];
   OutputPath(path, sizeof(path));
   int err = WriteReportFile(*this, path, /*complete=*/true,
@@ -242,13 +285,13 @@ void Recorder::FillStats(struct heapwarden_stats* out) {
   for (uint32_t id = 0; id < count; ++id) {
     const Site& s = sites_.site(id);
     if (s.source == kSourceMapped) {
-      mapped += s.live_bytes.load(std::memory_order_relaxed);
+      mapped += s.live_bytes();
       continue;
     }
-    allocations += s.allocations.load(std::memory_order_relaxed);
-    bytes += s.bytes_allocated.load(std::memory_order_relaxed);
-    live_blocks += s.live_blocks.load(std::memory_order_relaxed);
-    live_bytes += s.live_bytes.load(std::memory_order_relaxed);
+    allocations += s.allocations();
+    bytes += s.bytes_allocated();
+    live_blocks += s.live_blocks();
+    live_bytes += s.live_bytes();
   }
   out->live_bytes = live_bytes;
   out->live_blocks = live_blocks;
@@ -281,6 +324,7 @@ void Recorder::AfterForkParent() {
 void Recorder::AfterForkChild() {
   live_.ResetAfterFork();
   ResetFreeChecksAfterFork();
+  ResetCallerTotalsAfterFork();
   sites_.ResetAfterFork();
   tags_.ResetAfterFork();
   peak_.ResetAfterFork();

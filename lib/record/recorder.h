@@ -15,6 +15,7 @@
 #include "record/options.h"
 #include "record/peak_tracker.h"
 #include "record/real_allocator.h"
+#include "record/sampler.h"
 #include "record/site_table.h"
 #include "record/tag_table.h"
 #include "record/thread_state.h"
@@ -42,6 +43,18 @@ class Recorder {
   bool Init(const char* options_text);
 
   bool active() const { return active_.load(std::memory_order_acquire); }
+  // mode=sampled: the hooks record only what SampleAllocation picks (sampler.h), and
+  // hand a free to OnFree only when MaybeSampled says the block may be one of those.
+  bool sampled() const { return sampled_; }
+  // What a block counts for in the site's figures: itself in exact mode, the
+  // estimate it stands for in sampled mode.
+  SampleWeight WeightOfBlock(const LiveBlock& block) const {
+    if (!sampled_) return SampleWeight{1, block.size};
+    return WeightOf(block.size, block.address, block.birth_ms);
+  }
+  bool MaybeSampled(const void* p) const {
+    return sampled_filter_.MayContain(reinterpret_cast<uintptr_t>(p));
+  }
   const Options& options() const { return options_; }
   // HEAPWARDEN_OPTIONS as it was at Init (truncated at 4 KiB).
   const char* options_text() const { return options_text_; }
@@ -125,6 +138,8 @@ class Recorder {
 
  private:
   std::atomic<bool> active_{false};
+  bool sampled_ = false;
+  SampledAddressFilter sampled_filter_;
   Options options_{};
   char options_text_[4096] = {};
   int depth_ = 32;
@@ -155,12 +170,14 @@ class Recorder {
   // path (peak_.ForceNextCapture), not from the atfork handler.
   std::atomic<bool> service_restart_pending_{false};
 
+  void CountAllocation(const LiveBlock& block);
   // The allocation path's rare branch: live bytes passed the peak capture threshold.
   void OnCaptureThreshold(uint64_t live);
 };
 
 // The process's recorder. Constant-initialised: usable before any constructor runs.
-Recorder& TheRecorder();
+extern Recorder g_recorder;  // recorder.cc
+inline Recorder& TheRecorder() { return g_recorder; }
 
 }  // namespace heapwarden::internal
 

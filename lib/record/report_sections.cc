@@ -50,8 +50,8 @@ void WriteTagsJson(JsonBuffer& j, Recorder& r) {
     for (uint32_t id = 0; id < site_count; ++id) {
       const Site& s = sites.site(id);
       if (s.tag_id == TagTable::kNoTag || s.tag_id >= tag_count) continue;
-      per_tag.get()[s.tag_id].allocations += s.allocations.load(std::memory_order_relaxed);
-      per_tag.get()[s.tag_id].bytes_allocated += s.bytes_allocated.load(std::memory_order_relaxed);
+      per_tag.get()[s.tag_id].allocations += s.allocations();
+      per_tag.get()[s.tag_id].bytes_allocated += s.bytes_allocated();
     }
     for (uint32_t tag = 1; tag < tag_count; ++tag) {
       j.BeginObject();

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "record/caller_totals.h"
 #include "record/clock.h"
 #include "record/free_checker.h"
 #include "record/json_buffer.h"
@@ -51,9 +52,9 @@ const char* OptionChoices(const char* key) {
 // The median of a log2 lifetime histogram, as the geometric middle of its bucket.
 double MedianLifetimeSeconds(const Site& site, bool* any) {
   uint64_t total = 0;
-  uint32_t counts[kLifetimeBuckets];
+  uint64_t counts[kLifetimeBuckets];
   for (int b = 0; b < kLifetimeBuckets; ++b) {
-    counts[b] = site.lifetime_ms_log2[b].load(std::memory_order_relaxed);
+    counts[b] = site.lifetime_bucket(b);
     total += counts[b];
   }
   *any = total > 0;
@@ -89,6 +90,7 @@ void WriteProcess(JsonBuffer& j, Recorder& r, bool complete, const int* exit_sta
   char name[32];
   j.String("backend", ActiveBackendName());  // system when mimalloc could not be loaded
   j.String("mode", EnumName(OptionChoices("mode"), r.options().mode, name, sizeof(name)));
+  if (r.sampled()) j.Uint("sample_bytes", static_cast<uint64_t>(r.options().sample_bytes));
   j.Bool("complete", complete);
   j.EndObject();
 }
@@ -145,15 +147,43 @@ int WriteReportFile(Recorder& r, const char* path, bool complete, const int* exi
   const uint64_t now_ns = NowNs();
   const uint32_t now_ms = NowMsCoarse();
 
+  // Sampled mode: the exact per-caller totals sharpen each site's estimate of what it
+  // allocated (caller_totals.h), and give the process's totals exactly.
+  CallerTotalsReader callers;
+  const bool stratified = r.sampled() && callers.Load();
+  if (stratified) {
+    for (uint32_t id = 1; id < site_count; ++id) {
+      const Site& s = sites.site(id);
+      const Stack& st = sites.stack(s.stack_id);
+      if (s.source != kSourceHeap || st.depth == 0) continue;
+      callers.NoteSampled(st.frames[0], s.bytes_allocated(),
+                          s.allocations());
+    }
+  }
+  // What a site allocated in all: its counters, or in sampled mode the sharpened estimate.
+  auto allocated = [&](const Site& s, uint64_t* blocks, uint64_t* bytes) {
+    *blocks = s.allocations();
+    *bytes = s.bytes_allocated();
+    const Stack& st = sites.stack(s.stack_id);
+    if (stratified && s.source == kSourceHeap && st.depth > 0) callers.Scale(st.frames[0], bytes, blocks);
+  };
+
   // Totals are sums over sites; the per-site counters are the source of truth.
   uint64_t allocations = 0, bytes_allocated = 0, live_blocks = 0, live_bytes = 0;
   for (uint32_t id = 0; id < site_count; ++id) {
     const Site& s = sites.site(id);
     if (s.source != kSourceHeap) continue;
-    allocations += s.allocations.load(std::memory_order_relaxed);
-    bytes_allocated += s.bytes_allocated.load(std::memory_order_relaxed);
-    live_blocks += s.live_blocks.load(std::memory_order_relaxed);
-    live_bytes += s.live_bytes.load(std::memory_order_relaxed);
+    uint64_t blocks, bytes;
+    allocated(s, &blocks, &bytes);
+    allocations += blocks;
+    bytes_allocated += bytes;
+    live_blocks += s.live_blocks();
+    live_bytes += s.live_bytes();
+  }
+  if (stratified) {
+    // Callers never sampled are in no site, but they are in the exact totals.
+    allocations = callers.total_blocks();
+    bytes_allocated = callers.total_bytes();
   }
   const uint64_t rss = ReadRssBytes();
 
@@ -189,7 +219,7 @@ int WriteReportFile(Recorder& r, const char* path, bool complete, const int* exi
   j.EndObject();
 
   j.BeginArray("stacks");
-  for (uint32_t id = sites.site(0).allocations.load() ? 0 : 1; id < stack_count; ++id) {
+  for (uint32_t id = sites.site(0).allocations() ? 0 : 1; id < stack_count; ++id) {
     const Stack& st = sites.stack(id);
     j.BeginObject();
     j.Uint("id", id);
@@ -210,16 +240,18 @@ int WriteReportFile(Recorder& r, const char* path, bool complete, const int* exi
   j.BeginArray("sites");
   for (uint32_t id = 0; id < site_count; ++id) {
     const Site& s = sites.site(id);
-    uint64_t n = s.allocations.load(std::memory_order_relaxed);
+    uint64_t n = s.allocations();
     if (n == 0) continue;
     j.BeginObject();
     j.Uint("stack", s.stack_id);
     j.String("tag", tags.path(s.tag_id));
     j.String("source", s.source == kSourceMapped ? "mapped" : "heap");
-    j.Uint("allocations", n);
-    j.Uint("bytes_allocated", s.bytes_allocated.load(std::memory_order_relaxed));
-    j.Uint("live_blocks", s.live_blocks.load(std::memory_order_relaxed));
-    j.Uint("live_bytes", s.live_bytes.load(std::memory_order_relaxed));
+    uint64_t blocks, bytes;
+    allocated(s, &blocks, &bytes);
+    j.Uint("allocations", blocks);
+    j.Uint("bytes_allocated", bytes);
+    j.Uint("live_blocks", s.live_blocks());
+    j.Uint("live_bytes", s.live_bytes());
     j.Uint("peak_live_bytes", s.peak_live_bytes.load(std::memory_order_relaxed));
     bool any = false;
     double median = MedianLifetimeSeconds(s, &any);
@@ -237,8 +269,10 @@ int WriteReportFile(Recorder& r, const char* path, bool complete, const int* exi
   // Leaks only in the final report: classifying needs the other threads stopped, so a
   // snapshot leaves the array empty (its live sites are in "sites"). A final report
   // whose scan could not run lists the live blocks per site as "unclassified".
+  // Sampled mode sees only the sampled blocks: no leak verdict at all, rather than a
+  // partial one ("leak_check" below says so).
   j.BeginArray("leaks");
-  if (complete) WriteLeaksJson(j, r, r.leak_classification());
+  if (complete && !r.sampled()) WriteLeaksJson(j, r, r.leak_classification());
   j.EndArray();
 
   // Long-lived blocks: one pass over the live table, accumulated per site.
@@ -252,8 +286,9 @@ int WriteReportFile(Recorder& r, const char* path, bool complete, const int* exi
       if (now_ms < b.birth_ms || now_ms - b.birth_ms < threshold_ms) return;
       LongLived& l = per_site[b.site];
       if (l.blocks == 0 || b.birth_ms < l.oldest_birth_ms) l.oldest_birth_ms = b.birth_ms;
-      ++l.blocks;
-      l.bytes += b.size;
+      const SampleWeight w = r.WeightOfBlock(b);  // estimates in sampled mode
+      l.blocks += w.blocks;
+      l.bytes += w.bytes;
     });
     for (uint32_t id = 0; id < site_count; ++id) {
       if (per_site[id].blocks == 0) continue;
@@ -296,6 +331,7 @@ int WriteReportFile(Recorder& r, const char* path, bool complete, const int* exi
   j.Uint("dropped_events", r.dropped_events());
   j.Uint("untracked_frees", r.untracked_frees());
   WriteServiceFiguresJson(j, r);
+  if (r.sampled()) j.String("leak_check", "off: sampled mode (leaks need mode=exact)");
   if (complete) WriteLeakScanJson(j, r.leak_classification());
   j.Seconds("report_time", NsToSeconds(now_ns));
   j.EndObject();

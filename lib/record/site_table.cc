@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "record/mmap_arena.h"
+#include "record/thread_state.h"
 
 namespace heapwarden::internal {
 namespace {
@@ -81,6 +82,7 @@ uint32_t SiteTable::CreateSiteLocked(const uintptr_t* frames, int depth, uint32_
   s.stack_id = stack_id;
   s.tag_id = tag_id;
   s.source = source;
+  s.owner = ThreadPointer();
   site_count_.store(count + 1, std::memory_order_release);
   // Publish last: a reader that sees the id sees a complete site.
   site_index_[slot].store(count, std::memory_order_release);

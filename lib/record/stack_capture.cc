@@ -74,11 +74,13 @@ bool InitStackCapture() {
   return true;
 }
 
-int CaptureStack(uintptr_t* frames, int max_frames, uintptr_t caller) {
+int CaptureStack(uintptr_t* frames, int max_frames, uintptr_t caller, bool* same_as_last) {
+  if (same_as_last != nullptr) *same_as_last = false;
   if (max_frames > kMaxFrames) max_frames = kMaxFrames;
   if (max_frames > 1) {
-    int n = CfiBacktrace(frames, max_frames, caller);
+    int n = CfiBacktrace(frames, max_frames, caller, same_as_last);
     if (n > 0) return DropOwnFrames(frames, n);
+    if (same_as_last != nullptr) *same_as_last = false;
   }
   if (g_backtrace == nullptr || max_frames <= 1) {
     frames[0] = caller;

@@ -9,6 +9,8 @@
 
 namespace heapwarden::internal {
 
+struct ThreadCallerTable;  // caller_totals.h
+
 struct ThreadState {
   // Non-zero while this thread runs heapwarden's own code: allocations made meanwhile
   // (by dlsym, libunwind, the report writer) are served untracked.
@@ -24,6 +26,18 @@ struct ThreadState {
   // frame pointers): lets the unwinder start at the program's frame instead of
   // walking heapwarden's own. Checked before use; may be stale.
   uintptr_t entry_frame;
+  // mode=sampled (sampler.h): bytes this thread may still allocate before the next
+  // sample point, and its random generator (0 until the thread's first allocation).
+  int64_t sample_countdown;
+  uint64_t sample_rng;
+  // mode=sampled: this thread's exact counts per immediate caller (caller_totals.h),
+  // and whether the thread's exit already handed them over.
+  ThreadCallerTable* caller_table;
+  uint32_t caller_table_released;
+  // The site and tag of this thread's last recorded allocation: reused, without
+  // hashing the stack again, when the unwinder proves the stack unchanged.
+  uint32_t last_site;
+  uint32_t last_site_tag;
 };
 
 extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));

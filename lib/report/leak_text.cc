@@ -122,6 +122,10 @@ void RenderSuppressionsUsed(const json& report, std::ostream& out) {
 }
 
 std::string LeakSummaryLine(const json& report) {
+  if (StringField(ObjectField(report, "process"), "mode") == "sampled") {
+    // "0 bytes leaked" would read as a verdict; sampled mode gives none.
+    return "SUMMARY: heapwarden: leaks not checked (sampled mode; run with --mode exact).";
+  }
   LeakSummary s = SummarizeLeaks(report);
   return absl::StrFormat("SUMMARY: heapwarden: %d byte(s) leaked in %d allocation(s).",
                          s.leaked_bytes(), s.leaked_blocks());

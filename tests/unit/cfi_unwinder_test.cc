@@ -3,12 +3,15 @@
 // frames with alloca (rbp-based CFA), C++ exception landing pads, other threads.
 #include "record/cfi_unwinder.h"
 
+#include "record/thread_state.h"
+
 #include <alloca.h>
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -121,6 +124,115 @@ TEST(CfiUnwinderTest, SurvivesInvalidation) {
   Walks after = Recurse(3);
   ExpectSameWalk(after);
   EXPECT_EQ(before.cfi.size(), after.cfi.size());
+}
+
+// ---- The walk memo: walks that start at an interposed entry point's frame --------------
+
+struct EntryWalk {
+  std::vector<uintptr_t> frames;
+  std::vector<uintptr_t> reference;
+  bool same_as_last = false;
+};
+
+// Plays an interposed entry point: built with a frame pointer, it leaves its frame in
+// t_state.entry_frame, as preload/alloc_override.cc does, and walks from its caller.
+// `ask`: whether the walk asks if its stack is the same as the last.
+__attribute__((noinline, optimize("no-omit-frame-pointer"))) EntryWalk EnterAndWalk(bool ask) {
+  t_state.entry_frame = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  const auto caller = reinterpret_cast<uintptr_t>(__builtin_return_address(0));
+  EntryWalk w;
+  uintptr_t frames[32];
+  int n = CfiBacktrace(frames, 32, caller, ask ? &w.same_as_last : nullptr);
+  if (n > 0) w.frames.assign(frames, frames + n);
+  void* raw[64];
+  int m = ReferenceBacktrace(raw, 64);
+  bool found = false;
+  for (int i = 0; i < m; ++i) {
+    auto pc = reinterpret_cast<uintptr_t>(raw[i]);
+    if (pc == caller) found = true;
+    if (found && w.reference.size() < 32) w.reference.push_back(pc);
+  }
+  return w;
+}
+
+__attribute__((noinline)) EntryWalk Leaf1(bool ask) {
+  EntryWalk w = EnterAndWalk(ask);
+  asm volatile("" ::: "memory");
+  return w;
+}
+__attribute__((noinline)) EntryWalk Leaf2(bool ask) {
+  EntryWalk w = Leaf1(ask);
+  asm volatile("" ::: "memory");
+  return w;
+}
+// F allocates from one place, called by A and by B at the same depth: its frame is at
+// the same address with the same return address inside F both times, while the
+// return address above it (into A or into B) differs. A memo that trusted the first
+// matching frame without re-reading the words above it would give A's stack to B.
+__attribute__((noinline)) EntryWalk F(bool deeper, bool ask) {
+  EntryWalk w = deeper ? Leaf2(ask) : EnterAndWalk(ask);
+  asm volatile("" ::: "memory");
+  return w;
+}
+__attribute__((noinline)) EntryWalk A(bool deeper, bool ask) {
+  EntryWalk w = F(deeper, ask);
+  asm volatile("" ::: "memory");
+  return w;
+}
+__attribute__((noinline)) EntryWalk B(bool deeper, bool ask) {
+  asm volatile("nop");
+  EntryWalk w = F(deeper, ask);
+  asm volatile("nop" ::: "memory");
+  return w;
+}
+// One call site for every walk of a test, so that the stack above A or B is the same.
+__attribute__((noinline)) EntryWalk Call(char which, bool deeper = false, bool ask = true) {
+  EntryWalk w = which == 'B' ? B(deeper, ask) : A(deeper, ask);
+  asm volatile("" ::: "memory");
+  return w;
+}
+
+void ExpectRightWalk(const EntryWalk& w) {
+  ASSERT_FALSE(w.reference.empty());
+  EXPECT_EQ(w.frames, w.reference);
+}
+
+TEST(CfiUnwinderMemo, RepeatedStackIsProvedTheSameAndAChangedOneIsNot) {
+  const std::string order = "AABABB";
+  std::vector<EntryWalk> walks;
+  for (char c : order) walks.push_back(Call(c));
+  for (const EntryWalk& w : walks) ExpectRightWalk(w);
+  EXPECT_NE(walks[0].frames, walks[2].frames) << "A and B must be told apart";
+  EXPECT_EQ(walks[0].frames, walks[3].frames);
+  EXPECT_TRUE(walks[1].same_as_last);
+  EXPECT_FALSE(walks[2].same_as_last);
+  EXPECT_FALSE(walks[3].same_as_last);
+  EXPECT_FALSE(walks[4].same_as_last);
+  EXPECT_TRUE(walks[5].same_as_last);
+}
+
+TEST(CfiUnwinderMemo, DifferentLeafUnderTheSameCallersJoinsTheMemo) {
+  // Deeper and shallower leaves under the same A or B: each walk joins the previous
+  // one part-way up, and must still give exactly libunwind's frames.
+  for (int round = 0; round < 3; ++round) {
+    for (bool deeper : {false, true, true, false}) {
+      EntryWalk a = Call('A', deeper);
+      ExpectRightWalk(a);
+      EntryWalk b = Call('B', deeper);
+      ExpectRightWalk(b);
+      EXPECT_FALSE(b.same_as_last);
+    }
+  }
+}
+
+TEST(CfiUnwinderMemo, AWalkThatDidNotAskIsNeverTakenForTheLast) {
+  std::vector<EntryWalk> walks;
+  for (bool ask : {true, true, false, true}) walks.push_back(Call('A', false, ask));
+  for (const EntryWalk& w : walks) ExpectRightWalk(w);
+  EXPECT_TRUE(walks[1].same_as_last);
+  // The third walk did not ask (an error report's stack, say): the fourth may not
+  // reuse a site on the strength of it.
+  EXPECT_FALSE(walks[3].same_as_last);
 }
 
 }  // namespace

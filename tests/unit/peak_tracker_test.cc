@@ -29,14 +29,14 @@ struct Fixture {
   uint32_t Site(uintptr_t pc) { return sites.Intern(&pc, 1, 0, kSourceHeap); }
   // What Recorder::OnAllocate does for the counters the tracker reads.
   void Allocate(uint32_t id, uint64_t bytes) {
-    sites.site(id).live_blocks.fetch_add(1);
-    sites.site(id).live_bytes.fetch_add(bytes);
+    sites.site(id).shared.live_blocks.fetch_add(1);
+    sites.site(id).shared.live_bytes.fetch_add(bytes);
     live += bytes;
     if (peak.ShouldCapture(live)) peak.TryCapture(live, sites);
   }
   void Free(uint32_t id, uint64_t bytes) {
-    sites.site(id).live_blocks.fetch_sub(1);
-    sites.site(id).live_bytes.fetch_sub(bytes);
+    sites.site(id).shared.live_blocks.fetch_sub(1);
+    sites.site(id).shared.live_bytes.fetch_sub(bytes);
     live -= bytes;
   }
 };
