@@ -2,7 +2,19 @@
 # setup.sh: installs the Debian 12 packages heapwarden builds, tests and benchmarks with.
 # Idempotent: asks dpkg what is already there and installs only what is missing; runs
 # `apt-get update` only when something has to be installed. Needs root to install.
+# Usage: scripts/setup.sh [--bench]
+#   --bench  also the tools only the whole-program comparison (bench/compare.sh) uses:
+#            heaptrack, GNU time (peak RSS of a process tree). CI runs it without --bench.
 set -euo pipefail
+
+bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) bench=1 ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup: unknown argument '$arg' (usage: scripts/setup.sh [--bench])" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   # toolchain and build system
@@ -15,6 +27,10 @@ packages=(
   # the reference tool the benchmarks compare against
   valgrind
 )
+if [[ $bench -eq 1 ]]; then
+  # bench/compare.sh only: the other reference tool, and GNU time for peak RSS
+  packages+=(heaptrack time)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do

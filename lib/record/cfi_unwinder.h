@@ -21,8 +21,9 @@ namespace heapwarden::internal {
 // appears, then stores it and up to `max_frames - 1` outer return addresses.
 // Returns the count, 0 when the stack simply ends before `caller` is seen, or -1
 // when it met a frame it cannot unwind (the caller should use a general unwinder).
-// *same_as_last (when non-null) is set true when the frames are, provably, exactly
-// those of this thread's previous walk (the recorder then reuses its site).
+// *same_as_last (when non-null) is set true when the stack is, provably, exactly that
+// of this thread's previous walk (the recorder then reuses its site); `frames` then
+// holds only frames[0], and the count is the previous walk's.
 int CfiBacktrace(uintptr_t* frames, int max_frames, uintptr_t caller, bool* same_as_last = nullptr);
 
 // Forget cached rules: code may have been unloaded (dlclose) and other code mapped

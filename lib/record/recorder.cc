@@ -78,6 +78,8 @@ void Recorder::OnAllocate(void* p, size_t size, AllocKind kind, uintptr_t caller
   const uint32_t tag = t_state.tag_id;
   uint32_t site_id = t_state.last_site;
   if (!same_stack || site_id == SiteTable::kOverflowSite || t_state.last_site_tag != tag) {
+    // The same stack under another tag: the walk did not fill the frames in.
+    if (same_stack) depth = CaptureStack(frames, depth_, caller);
     site_id = sites_.Intern(frames, depth, tag, kSourceHeap);
     t_state.last_site = site_id;
     t_state.last_site_tag = tag;
@@ -325,6 +327,7 @@ void Recorder::AfterForkChild() {
   live_.ResetAfterFork();
   ResetFreeChecksAfterFork();
   ResetCallerTotalsAfterFork();
+  sampled_filter_.ResetAfterFork();
   sites_.ResetAfterFork();
   tags_.ResetAfterFork();
   peak_.ResetAfterFork();

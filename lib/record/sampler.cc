@@ -94,25 +94,26 @@ SampleWeight WeightOf(uint64_t size, uintptr_t address, uint32_t birth_ms) {
 }
 
 bool SampledAddressFilter::Init() {
-  counts_ = static_cast<std::atomic<uint8_t>*>(MapPages(size_t{1} << kBits, /*reserve_only=*/true));
-  return counts_ != nullptr;
+  constexpr size_t kEntries = size_t{1} << kBits;
+  bits_ = static_cast<std::atomic<uint64_t>*>(MapPages(kEntries / 8));
+  counts_ = static_cast<uint32_t*>(MapPages(kEntries * sizeof(uint32_t), /*reserve_only=*/true));
+  return bits_ != nullptr && counts_ != nullptr;
 }
 
 void SampledAddressFilter::Add(uintptr_t address) {
-  if (counts_ == nullptr) return;
-  std::atomic<uint8_t>& c = counts_[Index(address)];
-  uint8_t v = c.load(std::memory_order_relaxed);
-  while (v != 255 && !c.compare_exchange_weak(v, static_cast<uint8_t>(v + 1), std::memory_order_relaxed)) {
-  }
+  if (bits_ == nullptr) return;
+  const size_t i = Index(address);
+  SpinLockHolder hold(lock_);
+  if (counts_[i] != UINT32_MAX) ++counts_[i];
+  bits_[i >> 6].fetch_or(uint64_t{1} << (i & 63), std::memory_order_relaxed);
 }
 
 void SampledAddressFilter::Remove(uintptr_t address) {
-  if (counts_ == nullptr) return;
-  std::atomic<uint8_t>& c = counts_[Index(address)];
-  uint8_t v = c.load(std::memory_order_relaxed);
-  while (v != 255 && v != 0 &&
-         !c.compare_exchange_weak(v, static_cast<uint8_t>(v - 1), std::memory_order_relaxed)) {
-  }
+  if (bits_ == nullptr) return;
+  const size_t i = Index(address);
+  SpinLockHolder hold(lock_);
+  if (counts_[i] == 0 || counts_[i] == UINT32_MAX) return;
+  if (--counts_[i] == 0) bits_[i >> 6].fetch_and(~(uint64_t{1} << (i & 63)), std::memory_order_relaxed);
 }
 
 }  // namespace heapwarden::internal

@@ -79,6 +79,7 @@ int CaptureStack(uintptr_t* frames, int max_frames, uintptr_t caller, bool* same
   if (max_frames > kMaxFrames) max_frames = kMaxFrames;
   if (max_frames > 1) {
     int n = CfiBacktrace(frames, max_frames, caller, same_as_last);
+    if (n > 0 && same_as_last != nullptr && *same_as_last) return n;  // frames not filled
     if (n > 0) return DropOwnFrames(frames, n);
     if (same_as_last != nullptr) *same_as_last = false;
   }

@@ -25,8 +25,9 @@ bool InitStackCapture();
 // Fills `frames` with at most `max_frames` return addresses, innermost first, starting
 // at `caller` (the return address of the interposed allocation function, so
 // heapwarden's own frames are never shown). Returns the number of frames (>= 1).
-// *same_as_last (when non-null) is set true only when the frames are exactly those of
-// this thread's previous CaptureStack that also passed same_as_last.
+// *same_as_last (when non-null) is set true only when the stack is exactly that of
+// this thread's previous CaptureStack that also passed same_as_last. The frames are
+// then not filled in (the caller already has what it made of them).
 int CaptureStack(uintptr_t* frames, int max_frames, uintptr_t caller, bool* same_as_last = nullptr);
 
 }  // namespace heapwarden::internal

@@ -27,7 +27,13 @@ HW_NOINLINE void* AllocMixed(size_t n) { void* p = malloc(n); Escape(p); return 
 HW_NOINLINE void* AllocRare() { void* p = malloc(100); Escape(p); return p; }
 // One wrapper, two callers: two sites with the same immediate caller of malloc, whose
 // split the exact per-caller totals cannot tell (it stays a sampled estimate).
-HW_NOINLINE void* XMalloc(size_t n) { void* p = malloc(n); Escape(p); return p; }
+// (The nop keeps XMalloc from being folded into AllocMixed, whose code is the same.)
+HW_NOINLINE void* XMalloc(size_t n) {
+  __asm__ volatile("nop");
+  void* p = malloc(n);
+  Escape(p);
+  return p;
+}
 HW_NOINLINE void* PathA() { void* p = XMalloc(96); Escape(p); return p; }
 HW_NOINLINE void* PathB() { void* p = XMalloc(96); Escape(p); return p; }
 
