@@ -25,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include "parse_count.h"
+
 namespace {
 
 constexpr std::uint64_t kDefaultOps = 24'000'000;
@@ -117,16 +119,6 @@ class Handoff {
   std::deque<std::vector<void *>> queue_;
   bool done_ = false;
 };
-
-bool ParseU64(const char *s, std::uint64_t &out) {
-  if (s == nullptr || *s == '\0' || *s == '-') return false;
-  char *end = nullptr;
-  errno = 0;
-  const unsigned long long v = std::strtoull(s, &end, 10);
-  if (errno != 0 || *end != '\0') return false;
-  out = v;
-  return true;
-}
 
 [[noreturn]] void Usage(const char *msg) {
   std::fprintf(stderr, "churn: %s\nusage: heapwarden_work_churn [--threads 1|2] [--ops N] [--slots N] [--seed N]\n", msg);

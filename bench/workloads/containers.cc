@@ -24,6 +24,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "parse_count.h"
+
 namespace {
 
 constexpr int kDepth = 24;
@@ -130,16 +132,6 @@ template <int N>
     w.sum += static_cast<std::uint64_t>(N) * (w.iter & 1);  // work after the call: no tail call
   }
   asm volatile("" ::: "memory");
-}
-
-bool ParseU64(const char *s, std::uint64_t &out) {
-  if (s == nullptr || *s == '\0' || *s == '-') return false;
-  char *end = nullptr;
-  errno = 0;
-  const unsigned long long v = std::strtoull(s, &end, 10);
-  if (errno != 0 || *end != '\0') return false;
-  out = v;
-  return true;
 }
 
 [[noreturn]] void Usage(const std::string &msg) {

@@ -422,28 +422,42 @@ struct WalkState {
   uintptr_t sp;
   uintptr_t bp;
   uintptr_t bp_slot;  // where stepping out of this frame read the caller's bp (0: kept)
+  uint32_t flags;     // kUsesBp, kBpLive
 };
+
+// Stepping out of this frame computes the CFA from bp.
+constexpr uint32_t kUsesBp = 1;
+// The rest of the walk depends on this state's bp (some later step uses it before a
+// saved bp is loaded). Code built without frame pointers keeps anything in rbp, so a
+// walk that compared bp where it is dead would almost never find a state to join.
+constexpr uint32_t kBpLive = 2;
 
 enum StepResult { kStepOk, kStepEnd, kStepFail };
 
-// Steps out of the frame in *s; the rule is looked up for `lookup_pc`. *bp_slot is
-// where the caller's bp was read from (0: bp kept).
-inline StepResult StepOut(WalkState* s, uintptr_t lookup_pc, uintptr_t top, uintptr_t* bp_slot) {
+// Steps out of the frame (pc, sp, bp), in place; the rule is looked up for
+// `lookup_pc`. *bp_slot is where the caller's bp was read from (0: bp kept); *flags
+// says whether the step used bp. Scalars, not a struct: a struct assembled from
+// separate stores and then copied whole stalls on store forwarding, which measured
+// as a third of the walk's time.
+inline StepResult StepOut(uintptr_t& pc, uintptr_t& sp, uintptr_t& bp, uintptr_t lookup_pc,
+                          uintptr_t top, uintptr_t* bp_slot, uint32_t* flags) {
   Rule rule = Lookup(lookup_pc);
+  *flags = 0;
+  *bp_slot = 0;
   if (rule.kind == kRuleEnd) return kStepEnd;
   if (rule.kind != kRuleRsp && rule.kind != kRuleRbp) return kStepFail;
-  const uintptr_t cfa = (rule.kind == kRuleRsp ? s->sp : s->bp) + static_cast<uint32_t>(rule.cfa_offset);
-  if (cfa <= s->sp || cfa > top || (cfa & 7) != 0) return kStepFail;
+  if (rule.kind == kRuleRbp) *flags = kUsesBp;
+  const uintptr_t cfa = (rule.kind == kRuleRsp ? sp : bp) + static_cast<uint32_t>(rule.cfa_offset);
+  if (cfa <= sp || cfa > top || (cfa & 7) != 0) return kStepFail;
   const uintptr_t ra = *reinterpret_cast<const uintptr_t*>(cfa - 8);
-  uintptr_t bp = s->bp;
-  *bp_slot = 0;
   if (rule.rbp_offset != 0) {
     const uintptr_t slot = cfa + static_cast<uintptr_t>(static_cast<intptr_t>(rule.rbp_offset));
-    if (slot < s->sp || slot + 8 > top) return kStepFail;
+    if (slot < sp || slot + 8 > top) return kStepFail;
     bp = *reinterpret_cast<const uintptr_t*>(slot);
     *bp_slot = slot;
   }
-  *s = WalkState{ra, cfa, bp, 0};
+  sp = cfa;
+  pc = ra;
   return kStepOk;
 }
 
@@ -453,7 +467,7 @@ inline StepResult StepOut(WalkState* s, uintptr_t lookup_pc, uintptr_t top, uint
 // the stack words it reads: each frame's return address at CFA-8 and, for some frames,
 // the caller's saved bp. The thread's previous walk is kept with every state it passed
 // through. When a new walk reaches a state the previous one also passed through (same
-// pc, sp and bp: typically at once, for a loop that allocates from one place, or a few
+// pc and sp, and the same bp where the rest of the walk depends on it: typically at once, for a loop that allocates from one place, or a few
 // frames up, for a different leaf under the same callers), re-reading those words and
 // finding them unchanged proves the rest of the walk would repeat the previous one,
 // so its frames are copied instead of looked up: a load and a compare per frame
@@ -473,8 +487,19 @@ struct WalkMemo {
 
 __thread WalkMemo t_memo __attribute__((tls_model("initial-exec")));
 
-bool SameState(const WalkState& a, const WalkState& b) {
-  return a.pc == b.pc && a.sp == b.sp && a.bp == b.bp;
+// `known` is a state of the memo's walk: its bp matters only where it is live.
+bool SameState(const WalkState& known, uintptr_t pc, uintptr_t sp, uintptr_t bp) {
+  return known.pc == pc && known.sp == sp && ((known.flags & kBpLive) == 0 || known.bp == bp);
+}
+
+// Marks kBpLive on s[0..end), given whether bp is live in s[end] (false past the end:
+// a walk's last state is never stepped out of, or ends the stack).
+void MarkBpLive(WalkState* s, int end, bool live_after) {
+  bool live = live_after;
+  for (int i = end - 1; i >= 0; --i) {
+    live = (s[i].flags & kUsesBp) != 0 || (s[i].bp_slot == 0 && live);
+    s[i].flags = (s[i].flags & ~kBpLive) | (live ? kBpLive : 0);
+  }
 }
 
 // The words the memo's walk read from state `from` on are still what they were.
@@ -482,7 +507,10 @@ bool SuffixUnchanged(const WalkMemo& m, int from) {
   for (int i = from; i + 1 < m.states; ++i) {
     const WalkState& next = m.s[i + 1];
     if (*reinterpret_cast<const uintptr_t*>(next.sp - 8) != next.pc) return false;
-    if (m.s[i].bp_slot != 0 && *reinterpret_cast<const uintptr_t*>(m.s[i].bp_slot) != next.bp) {
+    // A saved bp matters only where the rest of the walk uses it: code without frame
+    // pointers keeps a loop counter in rbp as often as not.
+    if (m.s[i].bp_slot != 0 && (next.flags & kBpLive) != 0 &&
+        *reinterpret_cast<const uintptr_t*>(m.s[i].bp_slot) != next.bp) {
       return false;
     }
   }
@@ -492,7 +520,6 @@ bool SuffixUnchanged(const WalkMemo& m, int from) {
 // The walk from the program's frame (the entry point's caller), with the memo.
 int WalkFromEntry(uintptr_t* frames, int max_frames, uintptr_t pc, uintptr_t sp, uintptr_t bp,
                   uintptr_t top, bool* same_as_last) {
-  WalkState s{pc, sp, bp, 0};
   const uint32_t generation = g_generation.load(std::memory_order_relaxed) | 1u << 31;
   WalkMemo& memo = t_memo;
   bool memo_usable = memo.generation == generation && memo.top == top && memo.max_frames == max_frames;
@@ -502,17 +529,22 @@ int WalkFromEntry(uintptr_t* frames, int max_frames, uintptr_t pc, uintptr_t sp,
   int count = 0;
   int cursor = 0;
   bool complete = false;
-  frames[count++] = s.pc;
+  frames[count++] = pc;
   for (;;) {
     const bool stored = fresh_count < kMemoStates;
     if (stored) {
-      fresh[fresh_count++] = s;
+      WalkState& f = fresh[fresh_count++];
+      f.pc = pc;
+      f.sp = sp;
+      f.bp = bp;
+      f.bp_slot = 0;
+      f.flags = 0;
     } else {
       fresh_fits = false;
     }
     if (memo_usable) {
-      while (cursor < memo.states && memo.s[cursor].sp < s.sp) ++cursor;
-      if (cursor < memo.states && SameState(memo.s[cursor], s)) {
+      while (cursor < memo.states && memo.s[cursor].sp < sp) ++cursor;
+      if (cursor < memo.states && SameState(memo.s[cursor], pc, sp, bp)) {
         memo_usable = false;  // one attempt: a failed check means the stack changed here
         const int have = count + (memo.states - 1 - cursor);
         const bool enough = memo.complete || have >= max_frames;
@@ -541,6 +573,8 @@ int WalkFromEntry(uintptr_t* frames, int max_frames, uintptr_t pc, uintptr_t sp,
             memmove(&memo.s[fresh_count - 1], &memo.s[cursor], sizeof(WalkState) * static_cast<size_t>(keep));
           }
           memcpy(&memo.s[0], fresh, sizeof(WalkState) * static_cast<size_t>(fresh_count - 1));
+          // The suffix keeps its liveness (it does not depend on what comes before).
+          MarkBpLive(memo.s, fresh_count - 1, (memo.s[fresh_count - 1].flags & kBpLive) != 0);
           memo.complete = memo.complete && keep == suffix;
           memo.states = fresh_count - 1 + keep;
           memo.frames = same_as_last != nullptr ? count : -1;
@@ -550,27 +584,32 @@ int WalkFromEntry(uintptr_t* frames, int max_frames, uintptr_t pc, uintptr_t sp,
     }
     if (count == max_frames) break;
     uintptr_t bp_slot;
-    const StepResult r = StepOut(&s, s.pc - 1, top, &bp_slot);
+    uint32_t step_flags;
+    const StepResult r = StepOut(pc, sp, bp, pc - 1, top, &bp_slot, &step_flags);
     if (r != kStepOk) {
       complete = r == kStepEnd;
       break;
     }
-    if (stored) fresh[fresh_count - 1].bp_slot = bp_slot;
-    if (s.pc == 0) {
+    if (stored) {
+      fresh[fresh_count - 1].bp_slot = bp_slot;
+      fresh[fresh_count - 1].flags = step_flags;
+    }
+    if (pc == 0) {
       // The stack's end: keep the state, so a later walk checks this read too.
       if (fresh_count < kMemoStates) {
-        fresh[fresh_count++] = s;
+        fresh[fresh_count++] = WalkState{pc, sp, bp, 0, 0};
       } else {
         fresh_fits = false;
       }
       complete = true;
       break;
     }
-    frames[count++] = s.pc;
+    frames[count++] = pc;
   }
   if (same_as_last != nullptr) *same_as_last = false;
   if (fresh_count > 0) {
     memcpy(memo.s, fresh, sizeof(WalkState) * static_cast<size_t>(fresh_count));
+    MarkBpLive(memo.s, fresh_count, false);
     memo.states = fresh_count;
     // A walk nobody compares with (same_as_last == nullptr) may not be taken for the
     // last one by a walk that does.
@@ -609,24 +648,24 @@ __attribute__((noinline)) int CfiBacktrace(uintptr_t* frames, int max_frames, ui
                          *reinterpret_cast<const uintptr_t*>(entry), top, same_as_last);
   }
   // Otherwise walk out of heapwarden's own frames until `caller` appears.
-  WalkState s{pc, sp, bp, 0};
   int count = 0;
   bool found = false;
   for (int step = 0; step < kMaxOwnFrames + max_frames; ++step) {
     // A return address points after the call; the call itself is one byte before.
     uintptr_t bp_slot;
-    const StepResult r = StepOut(&s, step == 0 ? s.pc : s.pc - 1, top, &bp_slot);
+    uint32_t step_flags;
+    const StepResult r = StepOut(pc, sp, bp, step == 0 ? pc : pc - 1, top, &bp_slot, &step_flags);
     if (r == kStepEnd) break;
     if (r == kStepFail) return found ? count : -1;
-    if (s.pc == 0) break;
+    if (pc == 0) break;
     if (!found) {
-      if (s.pc != caller) {
+      if (pc != caller) {
         if (step >= kMaxOwnFrames) return -1;
         continue;
       }
       found = true;
     }
-    frames[count++] = s.pc;
+    frames[count++] = pc;
     if (count == max_frames) break;
   }
   return found ? count : -1;

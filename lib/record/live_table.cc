@@ -6,7 +6,9 @@
 namespace heapwarden::internal {
 namespace {
 
-constexpr size_t kInitialCapacity = 512;
+// One page per shard (128 x 24 bytes): 256 shards start at 1 MiB, not 3, and a small
+// program's blocks stay within what the caches hold.
+constexpr size_t kInitialCapacity = 128;
 
 }  // namespace
 

@@ -29,6 +29,20 @@ int ReferenceBacktrace(void** out, int max) {
   return fn ? fn(out, max) : 0;
 }
 
+// libunwind's frames from the return address `caller` on, at most `max` of them.
+std::vector<uintptr_t> ReferenceFrom(uintptr_t caller, size_t max) {
+  void* raw[160];
+  int n = ReferenceBacktrace(raw, 160);
+  std::vector<uintptr_t> out;
+  bool found = false;
+  for (int i = 0; i < n && out.size() < max; ++i) {
+    auto pc = reinterpret_cast<uintptr_t>(raw[i]);
+    if (pc == caller) found = true;
+    if (found) out.push_back(pc);
+  }
+  return out;
+}
+
 struct Walks {
   std::vector<uintptr_t> cfi;
   std::vector<uintptr_t> reference;
@@ -42,14 +56,7 @@ __attribute__((noinline)) Walks WalkBoth() {
   uintptr_t frames[128];
   w.cfi_result = CfiBacktrace(frames, 128, caller);
   if (w.cfi_result > 0) w.cfi.assign(frames, frames + w.cfi_result);
-  void* raw[160];
-  int n = ReferenceBacktrace(raw, 160);
-  bool found = false;
-  for (int i = 0; i < n; ++i) {
-    auto pc = reinterpret_cast<uintptr_t>(raw[i]);
-    if (pc == caller) found = true;
-    if (found && w.reference.size() < 128) w.reference.push_back(pc);
-  }
+  w.reference = ReferenceFrom(caller, 128);
   return w;
 }
 
@@ -147,14 +154,7 @@ __attribute__((noinline, optimize("no-omit-frame-pointer"))) EntryWalk EnterAndW
   // them from the previous walk (see Walk below).
   if (n > 0 && !w.same_as_last) w.frames.assign(frames, frames + n);
   if (w.same_as_last) w.frames.assign(static_cast<size_t>(n), 0);
-  void* raw[64];
-  int m = ReferenceBacktrace(raw, 64);
-  bool found = false;
-  for (int i = 0; i < m; ++i) {
-    auto pc = reinterpret_cast<uintptr_t>(raw[i]);
-    if (pc == caller) found = true;
-    if (found && w.reference.size() < 32) w.reference.push_back(pc);
-  }
+  w.reference = ReferenceFrom(caller, 32);
   return w;
 }
 
