@@ -437,8 +437,8 @@ enum StepResult { kStepOk, kStepEnd, kStepFail };
 // Steps out of the frame (pc, sp, bp), in place; the rule is looked up for
 // `lookup_pc`. *bp_slot is where the caller's bp was read from (0: bp kept); *flags
 // says whether the step used bp. Scalars, not a struct: a struct assembled from
-// separate stores and then copied whole stalls on store forwarding, which measured
-// as a third of the walk's time.
+// separate stores and then copied whole stalls on store forwarding (a third to a half
+// of the walk's samples in perf).
 inline StepResult StepOut(uintptr_t& pc, uintptr_t& sp, uintptr_t& bp, uintptr_t lookup_pc,
                           uintptr_t top, uintptr_t* bp_slot, uint32_t* flags) {
   Rule rule = Lookup(lookup_pc);
@@ -643,7 +643,7 @@ __attribute__((noinline)) int CfiBacktrace(uintptr_t* frames, int max_frames, ui
   if (entry > sp && entry + 16 <= top && (entry & 7) == 0 &&
       *reinterpret_cast<const uintptr_t*>(entry + 8) == caller) {
     // Scalars, not a struct: a struct built from these stores and then copied as a
-    // whole stalls on store forwarding (measured: half of this function's time).
+    // whole stalls on store forwarding (see StepOut).
     return WalkFromEntry(frames, max_frames, caller, entry + 16,
                          *reinterpret_cast<const uintptr_t*>(entry), top, same_as_last);
   }
