@@ -247,6 +247,12 @@ void Recorder::WriteFinalReport(int exit_status, bool exit_status_known, uintptr
   // service thread's work (and remove the control socket), then hold the report lock.
   StopServiceThread();
   SpinLockHolder report_hold(report_lock_);
+  if (options_.timeline_ms > 0) {
+    // Before the leak scan maps its own memory: the RSS is the program's.
+    TimelineSample last;
+    TakeTimelineSample(*this, NowNs(), ReadRssBytes(), &last);
+    timeline_.SetFinal(last);
+  }
   // Classify before anything else touches this stack: the scan reads it from
   // `stack_top` up, and a deeper frame of ours must not be taken for the program's.
   if (stack_top == 0) stack_top = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));

@@ -116,7 +116,7 @@ void WritePeakJson(JsonBuffer& j, Recorder& r) {
 
 void WriteTimelineJson(JsonBuffer& j, Recorder& r) {
   TagTable& tags = r.tags();
-  constexpr int kMax = Timeline::kMaxSamples + 1;
+  constexpr int kMax = Timeline::kMaxSamples + 2;  // the window in progress, the final point
   Scratch<TimelineSample> samples(kMax);
   const int n = samples.get() != nullptr ? r.timeline().Copy(samples.get(), kMax) : 0;
   j.BeginArray("timeline");

@@ -26,6 +26,12 @@ void Timeline::Add(const TimelineSample& sample) {
   window_ticks_ = 0;
 }
 
+void Timeline::SetFinal(const TimelineSample& sample) {
+  SpinLockHolder hold(lock_);
+  final_ = sample;
+  has_final_ = true;
+}
+
 int Timeline::Copy(TimelineSample* out, int max) {
   // Bounded: the service thread may be stopped (the exit-time leak scan stops threads)
   // inside Add with the lock held; a report then goes without a timeline rather than
@@ -36,6 +42,7 @@ int Timeline::Copy(TimelineSample* out, int max) {
   int n = 0;
   for (int i = 0; i < count_ && n < max; ++i) out[n++] = samples_[i];
   if (window_ticks_ > 0 && n < max) out[n++] = pending_;
+  if (has_final_ && n < max) out[n++] = final_;
   lock_.Unlock();
   return n;
 }

@@ -41,6 +41,11 @@ class Timeline {
   // for a lock holder that does not run.
   int Copy(TimelineSample* out, int max);
 
+  // The process at exit, kept apart from the periodic samples and listed after them:
+  // a run shorter than one interval still gets a point, and every timeline ends where
+  // the report does.
+  void SetFinal(const TimelineSample& sample);
+
   // Ticks per stored sample: 1 until the first merge, then 2, 4, ...
   uint32_t stride() const { return __atomic_load_n(&stride_, __ATOMIC_RELAXED); }
 
@@ -53,6 +58,8 @@ class Timeline {
   uint32_t window_ticks_ = 0;  // ticks folded into pending_ so far
   TimelineSample pending_ = {};
   TimelineSample samples_[kMaxSamples] = {};
+  bool has_final_ = false;
+  TimelineSample final_ = {};
 };
 
 // Fills a sample of the process now: live heap bytes, `rss_bytes`, and the top tags.

@@ -55,6 +55,19 @@ TEST(PeakTest, AttributesThePeakToTheFunctionThatBuiltIt) {
   EXPECT_GT(report["heapwarden"].value("peak_captures", 0), 0);
 }
 
+TEST(TimelineTest, ARunShorterThanOneIntervalStillEndsWithAPoint) {
+  // The default interval is 100 ms; tagged_threads is done long before that. The last
+  // point is the process at exit: what it still held then, and its RSS.
+  TempDir dir;
+  json report = RunAndLoad({.argv = {HW_PROGRAM_tagged_threads}}, {"--timeline-ms", "60000"}, dir);
+  const json& timeline = report["timeline"];
+  ASSERT_EQ(timeline.size(), 1u) << timeline.dump();
+  const json& last = timeline.back();
+  EXPECT_EQ(last.value("live_bytes", uint64_t{1}), report["totals"].value("live_bytes", uint64_t{0}));
+  EXPECT_GT(last.value("rss_bytes", uint64_t{0}), 0u);
+  EXPECT_LE(last.value("t", 1e9), report["heapwarden"].value("report_time", 0.0));
+}
+
 TEST(TimelineTest, ShowsTheRiseAndTheFall) {
   TempDir dir;
   json report = RunAndLoad({.argv = {HW_PROGRAM_peak_phases}}, {"--timeline-ms", "20"}, dir);

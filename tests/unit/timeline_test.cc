@@ -26,6 +26,20 @@ TEST(TimelineTest, KeepsEverySampleUntilFull) {
   EXPECT_EQ(timeline->stride(), 1u);
 }
 
+TEST(TimelineTest, FinalPointComesLastEvenBeforeTheFirstTick) {
+  auto timeline = std::make_unique<Timeline>();
+  auto out = std::make_unique<TimelineSample[]>(Timeline::kMaxSamples + 2);
+  EXPECT_EQ(timeline->Copy(out.get(), Timeline::kMaxSamples + 2), 0);
+  timeline->SetFinal(At(5, 42));
+  ASSERT_EQ(timeline->Copy(out.get(), Timeline::kMaxSamples + 2), 1) << "a run shorter than one tick";
+  EXPECT_EQ(out[0].live_bytes, 42u);
+  for (uint64_t i = 0; i < 3; ++i) timeline->Add(At(i, i));
+  timeline->SetFinal(At(9, 7));
+  ASSERT_EQ(timeline->Copy(out.get(), Timeline::kMaxSamples + 2), 4);
+  EXPECT_EQ(out[2].time_ns, 2u);
+  EXPECT_EQ(out[3].time_ns, 9u) << "the final point is the last one, and only once";
+}
+
 TEST(TimelineTest, StaysBoundedAndKeepsThePeakOverLongRuns) {
   auto timeline = std::make_unique<Timeline>();
   const uint64_t kTicks = 100000;
