@@ -56,10 +56,9 @@ inline bool ShouldRecord() {
          TheRecorder().active();
 }
 
-// mode=sampled records only the allocations the sampler picks (sampler.h); exact
-// mode records them all.
-// Sampled mode also counts every allocation's immediate caller exactly (cheap: no
-// stack walk), which the report uses to sharpen the estimates (caller_totals.h).
+// Exact mode records every allocation. Sampled mode records the ones the sampler picks
+// (sampler.h), and counts every allocation's immediate caller exactly (no stack walk),
+// which the report uses to sharpen its estimates (caller_totals.h).
 inline bool ShouldSample(size_t size, uintptr_t caller) {
   if (!TheRecorder().sampled()) return true;
   CountCaller(caller, size);
@@ -117,7 +116,9 @@ void* ReallocImpl(void* p, size_t size, uintptr_t caller) {
   if (!EnsureRealAllocator()) return BootstrapAllocate(size);
   if (p == nullptr) return MallocImpl(size, kAllocMalloc, caller);
   if (!ShouldRecord()) return g_real.realloc(p, size);
-  const bool record_new = ShouldSample(size, caller);
+  // Sampled mode does not count realloc(p, 0) as an allocation: glibc frees p and
+  // returns NULL. (Exact mode records whatever comes back: mimalloc returns a block.)
+  const bool record_new = (size != 0 || !TheRecorder().sampled()) && ShouldSample(size, caller);
   if (!record_new && !MayBeRecorded(p)) return g_real.realloc(p, size);
   RecursionGuard guard;
   ErrnoSaver saved;
