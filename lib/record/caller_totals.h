@@ -8,11 +8,12 @@
 // (post-stratification). A caller reached by one stack gets an exact figure; sites
 // that share a caller still split its exact total by their sampled shares.
 //
-// Record side. Each thread counts into its own small direct-mapped table (no atomics,
-// no locks); an entry evicted by a colliding caller, and a whole table at thread exit,
-// is added into one shared table with atomic adds. Readers (the report writer) sum the
-// shared table and every registered thread table; a thread's counters are plain
-// 64-bit stores, so a reader sees each one whole, if a moment old.
+// Record side. Each thread counts into its own small direct-mapped table (plain loads
+// and stores of relaxed atomics: no locked instruction, no lock); an entry evicted by
+// a colliding caller, and a whole table at thread exit, is added into one shared table
+// with atomic adds. Readers (the report writer) sum the shared table and every
+// registered thread table; a thread's counters are plain 64-bit stores, so a reader
+// sees each one whole, if a moment old.
 #ifndef HEAPWARDEN_LIB_RECORD_CALLER_TOTALS_H_
 #define HEAPWARDEN_LIB_RECORD_CALLER_TOTALS_H_
 

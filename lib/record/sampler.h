@@ -60,8 +60,7 @@ double ExpectedBlocksPerSample(uint64_t size);
 
 // A filter over the addresses of sampled blocks that are still live: never says "no"
 // for one of them, rarely says "maybe" for another. The free path reads only a 4 KiB
-// bitmap, which stays in L1 (a 64 KiB table of counters read at random on every free
-// evicted the program's own data and slowed glibc's malloc by a third). Counters behind
+// bitmap, small enough to stay in L1 beside the program's own data. Counters behind
 // the bits, touched only when a sampled block comes or goes, say when a bit may be
 // cleared; a small lock keeps bit and counter in step.
 class SampledAddressFilter {
