@@ -35,8 +35,13 @@ void FindOwnModule() {
 
 int DropOwnFrames(uintptr_t* frames, int count) {
   if (g_own_end == 0) return count;
-  int kept = 0;
-  for (int i = 0; i < count; ++i) {
+  // Most stacks have none, or only the wrapper of main near the bottom: find the
+  // first before moving anything.
+  int first = 0;
+  while (first < count && (frames[first] < g_own_start || frames[first] >= g_own_end)) ++first;
+  if (first == count) return count;
+  int kept = first;
+  for (int i = first; i < count; ++i) {
     if (frames[i] >= g_own_start && frames[i] < g_own_end) continue;
     frames[kept++] = frames[i];
   }
