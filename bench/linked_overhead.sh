@@ -24,20 +24,5 @@ for round in $(seq "$rounds"); do
   HEAPWARDEN_OPTIONS=output=$out/r.%p.json:symbolize=0 \
     "$build/bin/heapwarden_bench_hooks_linked" "${args[@]}" > "$out/linked_on.$round.json"
 done
-python3 - "$out" <<'PY'
-import json, statistics, sys, glob
-out = sys.argv[1]
-def load(kind):
-    runs = {}
-    for f in sorted(glob.glob(f"{out}/{kind}.*.json")):
-        for b in json.load(open(f))["benchmarks"]:
-            runs.setdefault(b["name"], []).append(b["cpu_time"])
-    return {k: statistics.median(v) for k, v in runs.items()}
-kinds = ["plain", "linked_off", "static_off", "linked_on"]
-data = {k: load(k) for k in kinds}
-print(f"{'benchmark (ns/call)':34} {'plain':>7} {'.so off':>14} {'.a off':>14} {'.so on':>14}")
-for name in data["plain"]:
-    p = data["plain"][name]
-    cells = [f"{data[k][name]:7.1f} ({data[k][name] / p:4.2f}x)" for k in kinds[1:]]
-    print(f"{name:34} {p:7.1f} " + " ".join(cells))
-PY
+python3 "$(dirname "${BASH_SOURCE[0]}")/median_table.py" "$out" plain \
+  linked_off=".so off" static_off=".a off" linked_on=".so on"

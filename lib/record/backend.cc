@@ -202,12 +202,6 @@ MimallocApi g_mi;
 uintptr_t g_mi_code_lo = 0;
 uintptr_t g_mi_code_span = 0;
 
-template <typename Fn>
-bool Lookup(void* lib, const char* name, Fn* out) {
-  void* sym = dlsym(lib, name);
-  *out = reinterpret_cast<Fn>(sym);
-  return sym != nullptr;
-}
 
 struct ObjectRange {
   uintptr_t base;
@@ -237,16 +231,18 @@ bool LoadMimalloc() {
   void* lib = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL);
   if (lib == nullptr) return false;
   MimallocApi api;
-  bool ok = Lookup(lib, "mi_malloc", &api.malloc) && Lookup(lib, "mi_calloc", &api.calloc) &&
-            Lookup(lib, "mi_realloc", &api.realloc) && Lookup(lib, "mi_free", &api.free) &&
-            Lookup(lib, "mi_malloc_aligned", &api.malloc_aligned) &&
-            Lookup(lib, "mi_usable_size", &api.usable_size) &&
-            Lookup(lib, "mi_collect", &api.collect) &&
-            Lookup(lib, "mi_is_in_heap_region", &api.is_in_heap_region) &&
-            Lookup(lib, "mi_process_info", &api.process_info) &&
-            Lookup(lib, "mi_version", &api.version) &&
-            Lookup(lib, "mi_option_get", &api.option_get) &&
-            Lookup(lib, "mi_option_set", &api.option_set);
+  bool ok = LookupSymbol(lib, "mi_malloc", &api.malloc) &&
+            LookupSymbol(lib, "mi_calloc", &api.calloc) &&
+            LookupSymbol(lib, "mi_realloc", &api.realloc) &&
+            LookupSymbol(lib, "mi_free", &api.free) &&
+            LookupSymbol(lib, "mi_malloc_aligned", &api.malloc_aligned) &&
+            LookupSymbol(lib, "mi_usable_size", &api.usable_size) &&
+            LookupSymbol(lib, "mi_collect", &api.collect) &&
+            LookupSymbol(lib, "mi_is_in_heap_region", &api.is_in_heap_region) &&
+            LookupSymbol(lib, "mi_process_info", &api.process_info) &&
+            LookupSymbol(lib, "mi_version", &api.version) &&
+            LookupSymbol(lib, "mi_option_get", &api.option_get) &&
+            LookupSymbol(lib, "mi_option_set", &api.option_set);
   if (!ok) return false;
   // The option numbers below are the header's: only for the version it describes.
   if (api.version() != MI_MALLOC_VERSION) api.option_set = nullptr;

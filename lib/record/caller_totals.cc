@@ -130,13 +130,12 @@ void CountCallerSlow(uintptr_t caller, uint64_t size) {
       return;
     }
   }
-  CallerCount& e = table->entries[(caller * 0x9e3779b97f4a7c15ull) >> (64 - ThreadCallerTable::kBits)];
+  CallerCount& e = ThreadSlot(table, caller);
   if (e.caller.load(std::memory_order_relaxed) != caller) {
     Flush(e);  // another caller held the slot
     e.caller.store(caller, std::memory_order_relaxed);
   }
-  e.bytes.store(e.bytes.load(std::memory_order_relaxed) + size, std::memory_order_relaxed);
-  e.blocks.store(e.blocks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  AddToThreadSlot(e, size);
 }
 
 // ---- Reading ---------------------------------------------------------------------------

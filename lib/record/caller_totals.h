@@ -45,15 +45,24 @@ void ResetCallerTotalsAfterFork();
 
 void CountCallerSlow(uintptr_t caller, uint64_t size);
 
+// The slot of `caller` in a thread's table (direct-mapped).
+inline CallerCount& ThreadSlot(ThreadCallerTable* table, uintptr_t caller) {
+  return table->entries[(caller * 0x9e3779b97f4a7c15ull) >> (64 - ThreadCallerTable::kBits)];
+}
+
+// Only the owning thread writes its table: a load and a store, no read-modify-write.
+inline void AddToThreadSlot(CallerCount& e, uint64_t size) {
+  e.bytes.store(e.bytes.load(std::memory_order_relaxed) + size, std::memory_order_relaxed);
+  e.blocks.store(e.blocks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
 // Hot path, sampled mode only: counts one allocation of `size` bytes by `caller`.
 inline void CountCaller(uintptr_t caller, uint64_t size) {
   ThreadCallerTable* table = t_state.caller_table;
   if (__builtin_expect(table != nullptr, 1)) {
-    CallerCount& e = table->entries[(caller * 0x9e3779b97f4a7c15ull) >> (64 - ThreadCallerTable::kBits)];
+    CallerCount& e = ThreadSlot(table, caller);
     if (__builtin_expect(e.caller.load(std::memory_order_relaxed) == caller, 1)) {
-      // Only this thread writes its table: a load and a store, no read-modify-write.
-      e.bytes.store(e.bytes.load(std::memory_order_relaxed) + size, std::memory_order_relaxed);
-      e.blocks.store(e.blocks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      AddToThreadSlot(e, size);
       return;
     }
   }

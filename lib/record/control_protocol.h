@@ -30,20 +30,18 @@
 #include <cstdint>
 #include <cstring>
 
+#include "record/decimal.h"
+
 namespace heapwarden::internal {
 
 inline constexpr size_t kMaxControlLine = 4096 + 64;
 
 // Appends the decimal digits of `v` to out[*len...]; false when it does not fit.
 inline bool AppendDecimal(char* out, size_t size, size_t* len, uint64_t v) {
-  char digits[24];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
+  char digits[kMaxDecimalDigits];
+  const int n = DecimalDigits(v, digits);
   if (*len + static_cast<size_t>(n) + 1 > size) return false;
-  while (n > 0) out[(*len)++] = digits[--n];
+  for (int i = 0; i < n; ++i) out[(*len)++] = digits[i];
   out[*len] = '\0';
   return true;
 }

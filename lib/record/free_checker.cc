@@ -20,7 +20,6 @@
 namespace heapwarden::internal {
 namespace {
 
-constexpr int kFreeFrames = 4;
 constexpr size_t kFreeSlots = 1 << 14;
 constexpr int kMaxErrors = 256;
 // Snapshots written at once for an invalid or double free (the allocator may abort
@@ -30,12 +29,14 @@ constexpr int kMaxImmediateSnapshots = 8;
 enum ErrorKind : uint8_t { kInvalidFree = 0, kDoubleFree = 1, kMismatchedFree = 2 };
 constexpr const char* kErrorNames[] = {"invalid_free", "double_free", "mismatched_free"};
 
-// One remembered free. `address` is written last (release) and cleared first, so a
-// reader that sees the same address before and after copying has a consistent record.
+// One remembered free: the block and the free's caller. Only the caller: a stack walk
+// on every free would cost as much as the allocation's (design.md, "the hot path"), and
+// a double free still names the first free's caller. `address` is written last
+// (release) and cleared first, so a reader that sees the same address before and after
+// copying has a consistent record.
 struct FreeRecord {
   std::atomic<uintptr_t> address;
-  uint32_t depth;
-  uintptr_t frames[kFreeFrames];
+  uintptr_t caller;
 };
 
 struct ErrorRecord {
@@ -197,10 +198,7 @@ void CheckTrackedFree(Recorder& recorder, const LiveBlock& block, AllocKind free
   FreeRecord& slot = g.ring[SlotFor(block.address)];
   slot.address.store(0, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
-  // Only the caller: a stack walk on every free would cost as much as the allocation's
-  // (design.md, "the free path"). A double free still names the first free's caller.
-  slot.frames[0] = caller;
-  slot.depth = 1;
+  slot.caller = caller;
   slot.address.store(block.address, std::memory_order_release);
 }
 
@@ -208,16 +206,14 @@ void CheckUntrackedFree(Recorder& recorder, uintptr_t address, AllocKind free_ki
                         uintptr_t caller) {
   if (!g.enabled || !g.untracked_checks) return;
   ErrorKind kind;
-  uintptr_t first_free[kFreeFrames];
-  uint32_t first_depth = 0;
+  uintptr_t first_free_caller = 0;
   bool freed_before = false;
   if (g.ring != nullptr) {
     FreeRecord& slot = g.ring[SlotFor(address)];
     if (slot.address.load(std::memory_order_acquire) == address) {
-      first_depth = slot.depth <= kFreeFrames ? slot.depth : kFreeFrames;
-      for (uint32_t i = 0; i < first_depth; ++i) first_free[i] = slot.frames[i];
+      first_free_caller = slot.caller;
       std::atomic_thread_fence(std::memory_order_acquire);
-      freed_before = slot.address.load(std::memory_order_relaxed) == address && first_depth > 0;
+      freed_before = slot.address.load(std::memory_order_relaxed) == address && first_free_caller != 0;
     }
   }
   if (freed_before) {
@@ -230,7 +226,7 @@ void CheckUntrackedFree(Recorder& recorder, uintptr_t address, AllocKind free_ki
   uintptr_t frames[kMaxFrames];
   int depth = CaptureStack(frames, ErrorDepth(recorder), caller);
   uint32_t stack = InternStack(recorder, frames, depth);
-  uint32_t other = freed_before ? InternStack(recorder, first_free, static_cast<int>(first_depth)) : 0;
+  uint32_t other = freed_before ? InternStack(recorder, &first_free_caller, 1) : 0;
   Record(kind, address, stack, other, freed_before, kAllocMalloc, free_kind);
   AfterError(recorder, /*allocator_may_abort=*/true);
 }

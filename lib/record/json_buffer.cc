@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "record/decimal.h"
+
 namespace heapwarden::internal {
 
 JsonBuffer::~JsonBuffer() {
@@ -115,13 +117,9 @@ void JsonBuffer::StringN(const char* key, const char* value, size_t len) {
 }
 
 void JsonBuffer::UnsignedDigits(uint64_t v) {
-  char digits[24];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  while (n > 0) Char(digits[--n]);
+  char digits[kMaxDecimalDigits];
+  const int n = DecimalDigits(v, digits);
+  for (int i = 0; i < n; ++i) Char(digits[i]);
 }
 
 void JsonBuffer::Uint(const char* key, uint64_t value) {

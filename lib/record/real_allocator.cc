@@ -5,16 +5,6 @@
 #include <gnu/lib-names.h>
 
 namespace heapwarden::internal {
-namespace {
-
-template <typename Fn>
-bool Lookup(void* libc, const char* name, Fn* out) {
-  void* sym = dlsym(libc, name);
-  *out = reinterpret_cast<Fn>(sym);
-  return sym != nullptr;
-}
-
-}  // namespace
 
 bool ResolveGlibcAllocator(RealAllocator* out) {
   // RTLD_NOLOAD: libc is always loaded already; this only returns its handle. dlsym on
@@ -22,14 +12,17 @@ bool ResolveGlibcAllocator(RealAllocator* out) {
   void* libc = dlopen(LIBC_SO, RTLD_NOW | RTLD_NOLOAD);
   if (libc == nullptr) return false;
   RealAllocator fns;
-  bool ok = Lookup(libc, "malloc", &fns.malloc) && Lookup(libc, "free", &fns.free) &&
-            Lookup(libc, "calloc", &fns.calloc) && Lookup(libc, "realloc", &fns.realloc) &&
-            Lookup(libc, "memalign", &fns.memalign) &&
-            Lookup(libc, "posix_memalign", &fns.posix_memalign) &&
-            Lookup(libc, "aligned_alloc", &fns.aligned_alloc) &&
-            Lookup(libc, "valloc", &fns.valloc) && Lookup(libc, "pvalloc", &fns.pvalloc) &&
-            Lookup(libc, "malloc_usable_size", &fns.malloc_usable_size) &&
-            Lookup(libc, "malloc_trim", &fns.malloc_trim);
+  bool ok = LookupSymbol(libc, "malloc", &fns.malloc) &&
+            LookupSymbol(libc, "free", &fns.free) &&
+            LookupSymbol(libc, "calloc", &fns.calloc) &&
+            LookupSymbol(libc, "realloc", &fns.realloc) &&
+            LookupSymbol(libc, "memalign", &fns.memalign) &&
+            LookupSymbol(libc, "posix_memalign", &fns.posix_memalign) &&
+            LookupSymbol(libc, "aligned_alloc", &fns.aligned_alloc) &&
+            LookupSymbol(libc, "valloc", &fns.valloc) &&
+            LookupSymbol(libc, "pvalloc", &fns.pvalloc) &&
+            LookupSymbol(libc, "malloc_usable_size", &fns.malloc_usable_size) &&
+            LookupSymbol(libc, "malloc_trim", &fns.malloc_trim);
   // The handle stays open on purpose: libc is never unloaded.
   if (ok) *out = fns;
   return ok;

@@ -3,6 +3,8 @@
 #ifndef HEAPWARDEN_LIB_RECORD_REAL_ALLOCATOR_H_
 #define HEAPWARDEN_LIB_RECORD_REAL_ALLOCATOR_H_
 
+#include <dlfcn.h>
+
 #include <cstddef>
 
 namespace heapwarden::internal {
@@ -26,6 +28,15 @@ struct RealAllocator {
 // too, and if it is loaded, RTLD_NEXT or a plain __libc_malloc call could bind to it.
 // Returns false (and leaves `out` untouched) if libc cannot be found.
 bool ResolveGlibcAllocator(RealAllocator* out);
+
+// dlsym(lib, name) into a typed function pointer; false when the symbol is missing.
+// (Also how backend.cc finds mimalloc's functions.)
+template <typename Fn>
+bool LookupSymbol(void* lib, const char* name, Fn* out) {
+  void* sym = dlsym(lib, name);
+  *out = reinterpret_cast<Fn>(sym);
+  return sym != nullptr;
+}
 
 }  // namespace heapwarden::internal
 

@@ -96,20 +96,13 @@ void Recorder::OnAllocate(void* p, size_t size, AllocKind kind, uintptr_t caller
 void Recorder::CountAllocation(const LiveBlock& block) {
   const SampleWeight w = WeightOfBlock(block);
   Site& site = sites_.site(block.site);
-  uint64_t site_live;
-  if (site.owner == ThreadPointer()) {
-    OwnerAdd(site.owned.allocations, w.blocks);
-    OwnerAdd(site.owned.bytes_allocated, w.bytes);
-    OwnerAdd(site.owned.live_blocks, w.blocks);
-    OwnerAdd(site.owned.live_bytes, w.bytes);
-    site_live = site.live_bytes();
-  } else {
-    site.shared.allocations.fetch_add(w.blocks, std::memory_order_relaxed);
-    site.shared.bytes_allocated.fetch_add(w.bytes, std::memory_order_relaxed);
-    site.shared.live_blocks.fetch_add(w.blocks, std::memory_order_relaxed);
-    site.shared.live_bytes.fetch_add(w.bytes, std::memory_order_relaxed);
-    site_live = site.live_bytes();
-  }
+  const bool owner = site.owner == ThreadPointer();
+  SiteCounters& c = owner ? site.owned : site.shared;
+  CounterAdd(c.allocations, w.blocks, owner);
+  CounterAdd(c.bytes_allocated, w.bytes, owner);
+  CounterAdd(c.live_blocks, w.blocks, owner);
+  CounterAdd(c.live_bytes, w.bytes, owner);
+  const uint64_t site_live = site.live_bytes();
   // A racy maximum: two threads may both store, and the smaller may win by a hair.
   if (site_live > site.peak_live_bytes.load(std::memory_order_relaxed)) {
     site.peak_live_bytes.store(site_live, std::memory_order_relaxed);
@@ -157,17 +150,13 @@ bool Recorder::OnFree(void* p, AllocKind kind, uintptr_t caller, LiveBlock* forg
   uint32_t lifetime = now > block.birth_ms ? now - block.birth_ms : 0;
   int bucket = lifetime == 0 ? 0 : 32 - __builtin_clz(lifetime);
   if (bucket >= kLifetimeBuckets) bucket = kLifetimeBuckets - 1;
-  if (site.owner == ThreadPointer()) {
-    // Unsigned wrap-around: the owner's set may go "negative" for a block another
-    // thread allocated; the sum of the two sets is still right.
-    OwnerAdd(site.owned.live_blocks, uint64_t{0} - w.blocks);
-    OwnerAdd(site.owned.live_bytes, uint64_t{0} - w.bytes);
-    OwnerAdd(site.owned.lifetime_ms_log2[bucket], uint32_t{1});
-  } else {
-    site.shared.live_blocks.fetch_sub(w.blocks, std::memory_order_relaxed);
-    site.shared.live_bytes.fetch_sub(w.bytes, std::memory_order_relaxed);
-    site.shared.lifetime_ms_log2[bucket].fetch_add(1, std::memory_order_relaxed);
-  }
+  // Unsigned wrap-around: one set may go "negative" for a block counted in the other
+  // (allocated on another thread); the sum of the two sets is still right.
+  const bool owner = site.owner == ThreadPointer();
+  SiteCounters& c = owner ? site.owned : site.shared;
+  CounterAdd(c.live_blocks, uint64_t{0} - w.blocks, owner);
+  CounterAdd(c.live_bytes, uint64_t{0} - w.bytes, owner);
+  CounterAdd(c.lifetime_ms_log2[bucket], uint32_t{1}, owner);
   if (site.tag_id != TagTable::kNoTag) tags_.OnFree(site.tag_id, w.bytes);
   live_bytes_.fetch_sub(static_cast<int64_t>(w.bytes), std::memory_order_relaxed);
   return true;

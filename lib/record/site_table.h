@@ -44,6 +44,17 @@ inline void OwnerAdd(std::atomic<T>& counter, T value) {
   counter.store(counter.load(std::memory_order_relaxed) + value, std::memory_order_relaxed);
 }
 
+// Adds to a counter of a site's `owned` set (owner: true, see Site) or `shared` set.
+// Subtracting is adding the two's complement: the sum of the sets stays right.
+template <typename T>
+inline void CounterAdd(std::atomic<T>& counter, T value, bool owner) {
+  if (owner) {
+    OwnerAdd(counter, value);
+  } else {
+    counter.fetch_add(value, std::memory_order_relaxed);
+  }
+}
+
 // One call site. Its counters come in two sets: `owned`, written only by the thread
 // that created the site (with OwnerAdd), and `shared`, written by every other thread
 // with atomic adds. Most sites allocate and free on one thread, so most updates take
