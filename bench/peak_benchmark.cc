@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <memory>
 
-#include "record/module_table.h"
-#include "record/peak_tracker.h"
-#include "record/site_table.h"
+#include "record/track/module_table.h"
+#include "record/track/peak_tracker.h"
+#include "record/track/site_table.h"
 
 namespace heapwarden::internal {
 namespace {

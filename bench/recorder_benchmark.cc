@@ -6,11 +6,11 @@
 #include <cstdint>
 #include <vector>
 
-#include "record/live_table.h"
-#include "record/module_table.h"
-#include "record/site_table.h"
-#include "record/stack_capture.h"
-#include "record/thread_state.h"
+#include "record/track/live_table.h"
+#include "record/track/module_table.h"
+#include "record/track/site_table.h"
+#include "record/track/stack_capture.h"
+#include "record/base/thread_state.h"
 
 namespace heapwarden::internal {
 namespace {

@@ -15,12 +15,12 @@
 #include <new>
 
 #include "preload/real_functions.h"
-#include "record/backend.h"
-#include "record/bootstrap_pool.h"
-#include "record/caller_totals.h"
-#include "record/recorder.h"
-#include "record/spin_lock.h"
-#include "record/thread_state.h"
+#include "record/alloc/backend.h"
+#include "record/alloc/bootstrap_pool.h"
+#include "record/track/caller_totals.h"
+#include "record/track/recorder.h"
+#include "record/base/spin_lock.h"
+#include "record/base/thread_state.h"
 
 namespace heapwarden::internal {
 

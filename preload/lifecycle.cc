@@ -15,11 +15,12 @@
 #include "preload/delivery.h"
 #include "preload/mmap_override.h"
 #include "preload/real_functions.h"
-#include "record/backend.h"
-#include "record/log.h"
-#include "record/recorder.h"
-#include "record/spin_lock.h"
-#include "record/thread_state.h"
+#include "record/alloc/backend.h"
+#include "record/base/log.h"
+#include "record/process.h"
+#include "record/track/recorder.h"
+#include "record/base/spin_lock.h"
+#include "record/base/thread_state.h"
 
 extern char** environ;
 
@@ -31,10 +32,6 @@ std::atomic<bool> g_exit_status_known{false};
 // The frame of the call that began the process's end (exit(), or main's return): the
 // leak scan's top of this thread's stack (StopTracking).
 std::atomic<uintptr_t> g_exit_frame{0};
-
-void PrepareFork() { TheRecorder().PrepareFork(); }
-void AfterForkParent() { TheRecorder().AfterForkParent(); }
-void AfterForkChild() { TheRecorder().AfterForkChild(); }
 
 // <dir of this library>/../bin/heapwarden: the layout of both the build tree
 // (build/lib, build/bin) and an installed prefix (lib, bin).
@@ -184,10 +181,10 @@ bool StartRecorder(const char* options) {
   SpinLockHolder hold(g_start_lock);
   if (g_start_attempted) return TheRecorder().active();
   g_start_attempted = true;
-  if (!TheRecorder().Init(options)) return false;
+  if (!StartRecording(options)) return false;
   g_recorder_started.store(true, std::memory_order_relaxed);
   TheRecorder().set_trim_function(g_real.malloc_trim);
-  pthread_atfork(PrepareFork, AfterForkParent, AfterForkChild);
+  pthread_atfork(PrepareForkRecording, AfterForkRecordingParent, AfterForkRecordingChild);
   InitMmapOverride();
   return true;
 }

@@ -24,10 +24,10 @@
 #include <cstdint>
 
 #include "preload/mmap_override.h"
-#include "record/backend.h"
-#include "record/mapped_regions.h"
-#include "record/recorder.h"
-#include "record/thread_state.h"
+#include "record/alloc/backend.h"
+#include "record/track/mapped_regions.h"
+#include "record/track/recorder.h"
+#include "record/base/thread_state.h"
 
 namespace heapwarden::internal {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <atomic>
 
-#include "record/real_allocator.h"
+#include "record/alloc/real_allocator.h"
 
 namespace heapwarden::internal {
 

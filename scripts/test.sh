@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh: builds heapwarden and runs the test suite (unit, integration, real programs)
-# with ctest on two cores. Exits with ctest's status.
+# with ctest on two cores, after checking the record side's lock annotations with clang
+# (scripts/check_thread_safety.sh). Exits with ctest's status.
 #
 # The two full-size notebook runs (label `pandas`: ~1 GiB of pandas data each, 90 s,
 # RSS thresholds that a machine busy with other work can push over) are left out by
@@ -11,6 +12,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/build.sh
+# The record side's locks, checked by clang's -Wthread-safety (a build error, not a test).
+scripts/check_thread_safety.sh
 exclude=(-LE pandas)
 if [[ "${HEAPWARDEN_FULL_TESTS:-0}" == 1 ]]; then
   exclude=()

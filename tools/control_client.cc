@@ -19,7 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "record/control_protocol.h"
+#include "common/control_protocol.h"
 
 namespace heapwarden::tools {
 namespace {

@@ -93,7 +93,7 @@ std::string DefaultOf(const OptionSpec& spec) {
 const std::vector<OptionSpec>& AllOptions() {
   static const std::vector<OptionSpec>* const kOptions = new std::vector<OptionSpec>{
 #define HW_OPTION(key, kind, default_value, help) {#key, OptionKind::kind, default_value, help},
-#include "record/options.inc"
+#include "record/base/options.inc"
 #undef HW_OPTION
   };
   return *kOptions;

@@ -7,9 +7,9 @@
 
 #include <cstring>
 
-#include "record/proc_stats.h"
-#include "record/recorder.h"
-#include "record/thread_state.h"
+#include "record/base/proc_stats.h"
+#include "record/track/recorder.h"
+#include "record/base/thread_state.h"
 
 using heapwarden::internal::RecursionGuard;
 using heapwarden::internal::t_state;

@@ -2,11 +2,11 @@
 // due only after two ticks above the threshold, at most once per interval, quiet while
 // the signal stays low, backing off when trims do not help.
 
-#include "record/auto_trim.h"
+#include "record/service/auto_trim.h"
 
 #include <gtest/gtest.h>
 
-#include "record/options.h"
+#include "record/base/options.h"
 
 namespace heapwarden::internal {
 namespace {

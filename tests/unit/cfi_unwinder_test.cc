@@ -1,9 +1,9 @@
 // cfi_unwinder_test.cc: heapwarden's own stack walker must agree frame for frame with
 // libunwind, the reference, on the stacks allocations really have: plain recursion,
 // frames with alloca (rbp-based CFA), C++ exception landing pads, other threads.
-#include "record/cfi_unwinder.h"
+#include "record/track/cfi_unwinder.h"
 
-#include "record/thread_state.h"
+#include "record/base/thread_state.h"
 
 #include <alloca.h>
 #include <dlfcn.h>

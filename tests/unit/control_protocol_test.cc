@@ -1,5 +1,5 @@
 // control_protocol_test.cc: where control sockets live.
-#include "record/control_protocol.h"
+#include "common/control_protocol.h"
 
 #include <gtest/gtest.h>
 

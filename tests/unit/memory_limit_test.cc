@@ -1,6 +1,6 @@
 // memory_limit_test.cc: reading the memory limit from /proc/self/cgroup and the
 // cgroup files along the path.
-#include "record/memory_limit.h"
+#include "record/service/memory_limit.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -1,6 +1,6 @@
 // peak_tracker_test.cc: the peak capture is within 1% of the true peak, copies site
 // counters only on >1/128 growth, and readers see a consistent capture.
-#include "record/peak_tracker.h"
+#include "record/track/peak_tracker.h"
 
 #include <gtest/gtest.h>
 
@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "record/module_table.h"
-#include "record/site_table.h"
+#include "record/track/module_table.h"
+#include "record/track/site_table.h"
 
 namespace heapwarden::internal {
 namespace {

@@ -3,7 +3,7 @@
 // sampling predicts, and blind to no large block. Statistical bounds are set at
 // several standard errors, so a correct sampler fails them far less than once in a
 // million runs; the seeds are fixed, so a run is repeatable anyway.
-#include "record/sampler.h"
+#include "record/track/sampler.h"
 
 #include <gtest/gtest.h>
 

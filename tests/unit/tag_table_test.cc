@@ -1,6 +1,6 @@
 // tag_table_test.cc: tag paths nest, intern once, and are found again lock-free from
 // many threads.
-#include "record/tag_table.h"
+#include "record/track/tag_table.h"
 
 #include <gtest/gtest.h>
 

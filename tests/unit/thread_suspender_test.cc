@@ -2,7 +2,7 @@
 // parks with a stack pointer inside its own stack and a thread pointer, a thread that
 // blocks the signal is reported (with the stack pointer of the call it sleeps in) and
 // not waited for, and everything runs on after ResumeAll. Record side.
-#include "record/thread_suspender.h"
+#include "record/leaks/thread_suspender.h"
 
 #include <pthread.h>
 #include <signal.h>

@@ -1,6 +1,6 @@
 // timeline_test.cc: the timeline keeps a bounded number of evenly spaced samples and
 // never loses the highest one when it merges.
-#include "record/timeline.h"
+#include "record/track/timeline.h"
 
 #include <gtest/gtest.h>
 

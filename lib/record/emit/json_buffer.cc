@@ -1,0 +1,177 @@
+// json_buffer.cc: see json_buffer.h. Record side.
+#include "record/emit/json_buffer.h"
+
+#include <sys/mman.h>
+
+#include <cstring>
+
+#include "common/decimal.h"
+
+namespace heapwarden::internal {
+
+JsonBuffer::~JsonBuffer() {
+  if (data_ != nullptr) munmap(data_, capacity_);
+}
+
+void JsonBuffer::Raw(const char* s, size_t n) {
+  if (!ok_) return;
+  if (size_ + n > capacity_) {
+    size_t capacity = capacity_ ? capacity_ : (1 << 20);
+    while (capacity < size_ + n) capacity *= 2;
+    void* grown = data_ == nullptr
+                      ? mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                      : mremap(data_, capacity_, capacity, MREMAP_MAYMOVE);
+    if (grown == MAP_FAILED) {
+      ok_ = false;
+      return;
+    }
+    data_ = static_cast<char*>(grown);
+    capacity_ = capacity;
+  }
+  memcpy(data_ + size_, s, n);
+  size_ += n;
+}
+
+void JsonBuffer::Raw(const char* s) { Raw(s, strlen(s)); }
+
+void JsonBuffer::Escaped(const char* s, size_t n) {
+  Char('"');
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      Char('\\');
+      Char(static_cast<char>(c));
+    } else if (c == '\n') {
+      Raw("\\n", 2);
+    } else if (c == '\t') {
+      Raw("\\t", 2);
+    } else if (c < 0x20 || c == 0x7f) {
+      char esc[7] = {'\\', 'u', '0', '0', "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 15], 0};
+      Raw(esc, 6);
+    } else {
+      // Bytes >= 0x80 pass through: paths and argv are UTF-8 in practice. A stray
+      // invalid byte would make the document unreadable, so replace lone ones.
+      if (c >= 0x80) {
+        int len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+        bool valid = len > 0 && i + static_cast<size_t>(len) <= n;
+        for (int k = 1; valid && k < len; ++k) {
+          valid = (static_cast<unsigned char>(s[i + static_cast<size_t>(k)]) & 0xc0) == 0x80;
+        }
+        if (!valid) {
+          Raw("\\ufffd", 6);
+          continue;
+        }
+        Raw(s + i, static_cast<size_t>(len));
+        i += static_cast<size_t>(len) - 1;
+        continue;
+      }
+      Char(static_cast<char>(c));
+    }
+  }
+  Char('"');
+}
+
+void JsonBuffer::Prefix(const char* key) {
+  uint64_t bit = uint64_t{1} << level_;
+  if (level_ > 0) {
+    if (has_member_ & bit) Char(',');
+    has_member_ |= bit;
+  }
+  if (key != nullptr) {
+    Escaped(key, strlen(key));
+    Char(':');
+  }
+}
+
+void JsonBuffer::BeginObject(const char* key) {
+  Prefix(key);
+  Char('{');
+  ++level_;
+  has_member_ &= ~(uint64_t{1} << level_);
+}
+
+void JsonBuffer::EndObject() {
+  --level_;
+  Char('}');
+}
+
+void JsonBuffer::BeginArray(const char* key) {
+  Prefix(key);
+  Char('[');
+  ++level_;
+  has_member_ &= ~(uint64_t{1} << level_);
+}
+
+void JsonBuffer::EndArray() {
+  --level_;
+  Char(']');
+}
+
+void JsonBuffer::String(const char* key, const char* value) {
+  StringN(key, value ? value : "", value ? strlen(value) : 0);
+}
+
+void JsonBuffer::StringN(const char* key, const char* value, size_t len) {
+  Prefix(key);
+  Escaped(value, len);
+}
+
+void JsonBuffer::UnsignedDigits(uint64_t v) {
+  char digits[kMaxDecimalDigits];
+  const int n = DecimalDigits(v, digits);
+  for (int i = 0; i < n; ++i) Char(digits[i]);
+}
+
+void JsonBuffer::Uint(const char* key, uint64_t value) {
+  Prefix(key);
+  UnsignedDigits(value);
+}
+
+void JsonBuffer::Int(const char* key, int64_t value) {
+  Prefix(key);
+  if (value < 0) {
+    Char('-');
+    UnsignedDigits(static_cast<uint64_t>(-(value + 1)) + 1);
+  } else {
+    UnsignedDigits(static_cast<uint64_t>(value));
+  }
+}
+
+void JsonBuffer::Bool(const char* key, bool value) {
+  Prefix(key);
+  Raw(value ? "true" : "false");
+}
+
+void JsonBuffer::Null(const char* key) {
+  Prefix(key);
+  Raw("null");
+}
+
+void JsonBuffer::Seconds(const char* key, double seconds) {
+  Prefix(key);
+  if (!(seconds >= 0)) seconds = 0;  // also catches NaN
+  uint64_t micros = static_cast<uint64_t>(seconds * 1e6 + 0.5);
+  UnsignedDigits(micros / 1000000);
+  char frac[8] = {'.', 0, 0, 0, 0, 0, 0, 0};
+  uint64_t f = micros % 1000000;
+  for (int i = 6; i >= 1; --i) {
+    frac[i] = static_cast<char>('0' + f % 10);
+    f /= 10;
+  }
+  Raw(frac, 7);
+}
+
+void JsonBuffer::Hex(const char* key, uint64_t value) {
+  Prefix(key);
+  char text[20];
+  int n = 0;
+  do {
+    text[n++] = "0123456789abcdef"[value & 15];
+    value >>= 4;
+  } while (value != 0);
+  Raw("\"0x", 3);
+  while (n > 0) Char(text[--n]);
+  Char('"');
+}
+
+}  // namespace heapwarden::internal

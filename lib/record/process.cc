@@ -1,0 +1,83 @@
+// process.cc: see process.h. Also Recorder::WriteFinalReport, the one report that
+// needs every layer: the service stopped, the leak scan, the writer.
+#include "record/process.h"
+
+#include "record/base/clock.h"
+#include "record/base/log.h"
+#include "record/base/proc_stats.h"
+#include "record/base/thread_state.h"
+#include "record/emit/report_writer.h"
+#include "record/leaks/leak_classifier.h"
+#include "record/service/service_thread.h"
+#include "record/service/snapshot_writer.h"
+#include "record/service/tasks.h"
+#include "record/track/free_checker.h"
+#include "record/track/recorder.h"
+#include "record/track/timeline.h"
+
+namespace heapwarden::internal {
+namespace {
+
+// An error the allocator may abort on: the report goes to disk first.
+void SnapshotAfterFreeError(Recorder& recorder) { WriteOutputSnapshot(recorder); }
+
+// A fork child's first allocation (the parent's service thread did not survive fork,
+// and an atfork handler is no place to start one).
+void RestartServiceInForkChild(Recorder& recorder) { StartServiceThread(recorder); }
+
+}  // namespace
+
+bool StartRecording(const char* options_text) {
+  Recorder& recorder = TheRecorder();
+  if (!recorder.Init(options_text)) return false;
+  SetFreeErrorHandler(SnapshotAfterFreeError);
+  SetServiceFiguresWriter(WriteServiceFiguresJson);
+  recorder.set_fork_child_first_allocation(RestartServiceInForkChild);
+  RegisterServiceTasks(recorder.options());
+  // Last: the thread may run at once, and its tasks are registered.
+  StartServiceThread(recorder);
+  return true;
+}
+
+void PrepareForkRecording() { TheRecorder().PrepareFork(); }
+
+void AfterForkRecordingParent() { TheRecorder().AfterForkParent(); }
+
+void AfterForkRecordingChild() {
+  // The parent's service thread did not survive fork; close its socket here.
+  ServiceThreadAfterForkChild();
+  ResetSnapshotWriterAfterFork();
+  TheRecorder().AfterForkChild();
+}
+
+void Recorder::WriteFinalReport(int exit_status, bool exit_status_known, uintptr_t stack_top) {
+  if (!active()) return;
+  if (final_report_written_.exchange(true)) return;
+  if (is_fork_child_ && !options_.follow_fork) return;
+  // No snapshot may land after this report, nor be half-written while it is: stop the
+  // service thread's work (and remove the control socket), then hold the report lock.
+  StopServiceThread();
+  SpinLockHolder report_hold(report_lock_);
+  if (options_.timeline_ms > 0) {
+    // Before the leak scan maps its own memory: the RSS is the program's.
+    TimelineSample last;
+    TakeTimelineSample(*this, NowNs(), ReadRssBytes(), &last);
+    timeline_.SetFinal(last);
+  }
+  // Classify before anything else touches this stack: the scan reads it from
+  // `stack_top` up, and a deeper frame of ours must not be taken for the program's.
+  if (stack_top == 0) stack_top = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  LeakClassification leaks;
+  // Sampled mode knows only the sampled blocks: no leak verdict (report_writer.cc
+  // says so in the report).
+  if (!sampled_ && ClassifyLeaks(*this, stack_top, &leaks)) leak_classification_ = &leaks;
+  char path[4096 + 64];
+  OutputPath(path, sizeof(path));
+  int err = WriteReportFile(*this, path, /*complete=*/true,
+                            exit_status_known ? &exit_status : nullptr);
+  leak_classification_ = nullptr;
+  ReleaseLeakClassification(&leaks);
+  if (err != 0) Warn("cannot write the report to %s (errno %d)", path, err);
+}
+
+}  // namespace heapwarden::internal

@@ -1,0 +1,259 @@
+// control_socket.cc: see control_socket.h. Record side.
+#include "record/service/control_socket.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "heapwarden/heapwarden.h"
+#include "common/control_protocol.h"
+#include "record/base/log.h"
+#include "record/track/recorder.h"
+#include "record/emit/report_writer.h"
+#include "record/service/snapshot_writer.h"
+
+namespace heapwarden::internal {
+namespace {
+
+// mkdir 0700 if absent, then insist on a private directory owned by us. Returns 0 or
+// an errno value (EPERM: exists but not private).
+int EnsurePrivateDirectory(const char* dir) {
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) return errno;
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0) return errno;
+  struct stat st;
+  int err = 0;
+  if (fstat(dfd, &st) != 0) {
+    err = errno;
+  } else if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+    err = EPERM;
+  }
+  close(dfd);
+  return err;
+}
+
+// Removes sockets left by processes killed before they could (the OOM killer's
+// victims, for one), so the directory does not fill up over months. A socket is stale
+// only when its process is gone and nobody listens on it: a process in another pid
+// namespace sharing this directory still answers connect(). At most kMaxScan entries.
+void RemoveStaleSockets(const char* dir) {
+  constexpr int kMaxScan = 256;
+  DIR* d = opendir(dir);  // allocates: the service thread's allocations are untracked
+  if (d == nullptr) return;
+  int scanned = 0;
+  for (dirent* e = readdir(d); e != nullptr && scanned < kMaxScan; e = readdir(d), ++scanned) {
+    uint64_t pid = 0;
+    const char* p = e->d_name;
+    while (*p >= '0' && *p <= '9') pid = pid * 10 + static_cast<uint64_t>(*p++ - '0');
+    if (p == e->d_name || strcmp(p, ".sock") != 0 || pid == 0 || pid > 0x7fffffff) continue;
+    if (kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    char path[128];
+    if (!ControlSocketPath(path, sizeof(path), dir, pid)) continue;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) break;
+    sockaddr_un addr = {};
+    addr.sun_family = AF_UNIX;
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 && errno == ECONNREFUSED) {
+      unlink(path);
+    }
+    close(fd);
+  }
+  closedir(d);
+}
+
+void Reply(int fd, const char* line) {
+  size_t len = strlen(line);
+  for (size_t off = 0; off < len;) {
+    ssize_t n = send(fd, line + off, len - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+// Reads one '\n'-terminated line (without it) into buf. False on EOF, error,
+// timeout or a line too long.
+bool ReadLine(int fd, char* buf, size_t size) {
+  size_t len = 0;
+  while (len + 1 < size) {
+    ssize_t n = recv(fd, buf + len, size - 1 - len, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    len += static_cast<size_t>(n);
+    buf[len] = '\0';
+    char* eol = static_cast<char*>(memchr(buf, '\n', len));
+    if (eol != nullptr) {
+      *eol = '\0';
+      return true;
+    }
+  }
+  return false;
+}
+
+void Handle(Recorder& recorder, int fd, char* request) {
+  char reply[kMaxControlLine];
+  size_t len = 0;
+  if (strcmp(request, "ping") == 0) {
+    AppendText(reply, sizeof(reply), &len, "ok heapwarden ");
+    AppendDecimal(reply, sizeof(reply), &len, static_cast<uint64_t>(getpid()));
+  } else if (strcmp(request, "snapshot") == 0 || strncmp(request, "snapshot ", 9) == 0) {
+    char path[4096 + 64];
+    int err;
+    if (request[8] == ' ') {
+      const char* given = request + 9;
+      if (given[0] != '/' || strlen(given) >= sizeof(path)) {
+        Reply(fd, "error the snapshot path must be absolute\n");
+        return;
+      }
+      memcpy(path, given, strlen(given) + 1);
+      err = recorder.WriteReport(path, /*complete=*/false);
+    } else {
+      // The output path: like a periodic snapshot, never over the final report.
+      recorder.OutputPath(path, sizeof(path));
+      err = WriteOutputSnapshot(recorder);
+    }
+    if (err != 0) {
+      AppendText(reply, sizeof(reply), &len, "error errno ");
+      AppendDecimal(reply, sizeof(reply), &len, static_cast<uint64_t>(err));
+      AppendText(reply, sizeof(reply), &len, " writing ");
+      AppendText(reply, sizeof(reply), &len, path);
+    } else {
+      AppendText(reply, sizeof(reply), &len, "ok ");
+      AppendText(reply, sizeof(reply), &len, path);
+    }
+  } else if (strcmp(request, "trim") == 0) {
+    TrimRecord trim = recorder.Trim(kTrimTriggerControl);
+    AppendText(reply, sizeof(reply), &len, "ok ");
+    AppendDecimal(reply, sizeof(reply), &len, trim.rss_before);
+    AppendText(reply, sizeof(reply), &len, " ");
+    AppendDecimal(reply, sizeof(reply), &len, trim.rss_after);
+    AppendText(reply, sizeof(reply), &len, " ");
+    AppendDecimal(reply, sizeof(reply), &len,
+                  trim.rss_before > trim.rss_after ? trim.rss_before - trim.rss_after : 0);
+  } else if (strcmp(request, "stats") == 0) {
+    struct heapwarden_stats stats;
+    recorder.FillStats(&stats);
+    AppendText(reply, sizeof(reply), &len, "ok live_bytes=");
+    AppendDecimal(reply, sizeof(reply), &len, stats.live_bytes);
+    AppendText(reply, sizeof(reply), &len, " peak_live_bytes=");
+    AppendDecimal(reply, sizeof(reply), &len, stats.peak_live_bytes);
+    AppendText(reply, sizeof(reply), &len, " rss_bytes=");
+    AppendDecimal(reply, sizeof(reply), &len, stats.rss_bytes);
+    AppendText(reply, sizeof(reply), &len, " retained_bytes=");
+    AppendDecimal(reply, sizeof(reply), &len, stats.retained_bytes);
+  } else {
+    AppendText(reply, sizeof(reply), &len, "error unknown request");
+  }
+  AppendText(reply, sizeof(reply), &len, "\n");
+  Reply(fd, reply);
+}
+
+}  // namespace
+
+void ControlSocket::Configure(const char* xdg_runtime_dir) {
+  xdg_runtime_dir_[0] = '\0';
+  if (xdg_runtime_dir != nullptr && strlen(xdg_runtime_dir) < sizeof(xdg_runtime_dir_)) {
+    memcpy(xdg_runtime_dir_, xdg_runtime_dir, strlen(xdg_runtime_dir) + 1);
+  }
+}
+
+bool ControlSocket::Open() {
+  const pid_t pid = getpid();
+  char dir[sizeof(xdg_runtime_dir_) + 32];
+  char path[sizeof(path_)];
+  // $XDG_RUNTIME_DIR/heapwarden first; /tmp/heapwarden-UID when that is unset, does
+  // not exist or gives too long a socket path.
+  bool ok = ControlDirectory(dir, sizeof(dir), xdg_runtime_dir_, geteuid()) &&
+            ControlSocketPath(path, sizeof(path), dir, static_cast<uint64_t>(pid));
+  int dir_err = ok ? EnsurePrivateDirectory(dir) : ENAMETOOLONG;
+  if (dir_err != 0 && dir_err != EPERM && xdg_runtime_dir_[0] == '/') {
+    ok = ControlDirectory(dir, sizeof(dir), nullptr, geteuid()) &&
+         ControlSocketPath(path, sizeof(path), dir, static_cast<uint64_t>(pid));
+    dir_err = ok ? EnsurePrivateDirectory(dir) : ENAMETOOLONG;
+  }
+  if (dir_err == EPERM) {
+    Warn("control socket off: %s is not a private directory of this user (mode 0700)", dir);
+    return false;
+  }
+  if (dir_err != 0) {
+    Warn("control socket off: cannot create %s (errno %d)", dir, dir_err);
+    return false;
+  }
+  RemoveStaleSockets(dir);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    Warn("control socket off: socket() failed (errno %d)", errno);
+    return false;
+  }
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, path, strlen(path) + 1);
+  // A file of this name is a leftover: of a killed process that had our pid, or of
+  // this very process before it exec'd.
+  unlink(path);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 8) != 0) {
+    Warn("control socket off: cannot listen on %s (errno %d)", path, errno);
+    close(fd);
+    return false;
+  }
+  struct stat st;
+  if (fstat(fd, &st) == 0) {
+    dev_ = st.st_dev;
+    ino_ = st.st_ino;
+  }
+  memcpy(path_, path, strlen(path) + 1);
+  owner_pid_ = pid;
+  fd_ = fd;
+  return true;
+}
+
+bool ControlSocket::StillOurs() const {
+  if (fd_ < 0) return false;
+  struct stat st;
+  return fstat(fd_, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == dev_ && st.st_ino == ino_;
+}
+
+void ControlSocket::ServeOne(Recorder& recorder) {
+  int client = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  if (client < 0) return;
+  timeval timeout = {5, 0};
+  setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  ucred peer = {};
+  socklen_t peer_len = sizeof(peer);
+  if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0 ||
+      peer.uid != geteuid()) {
+    Reply(client, "error permission denied: the client is not the same user\n");
+    close(client);
+    return;
+  }
+  char request[kMaxControlLine];
+  if (ReadLine(client, request, sizeof(request))) Handle(recorder, client, request);
+  close(client);
+}
+
+void ControlSocket::Remove() {
+  if (fd_ < 0) return;
+  if (owner_pid_ == getpid()) unlink(path_);
+  // The descriptor stays open: the service thread may be polling it, and closing a
+  // number another thread uses could close the program's next file instead.
+  owner_pid_ = 0;
+}
+
+void ControlSocket::ForgetAfterFork() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  owner_pid_ = 0;
+  path_[0] = '\0';
+}
+
+}  // namespace heapwarden::internal

@@ -1,0 +1,245 @@
+// recorder.cc: see recorder.h. Record side.
+#include "record/track/recorder.h"
+
+#include <unistd.h>
+
+#include <cstring>
+
+#include "record/track/caller_totals.h"
+#include "record/base/clock.h"
+#include "record/track/free_checker.h"
+#include "record/track/mapped_regions.h"
+#include "record/base/proc_stats.h"
+#include "record/base/log.h"
+#include "record/track/stack_capture.h"
+
+namespace heapwarden::internal {
+
+__thread ThreadState t_state __attribute__((tls_model("initial-exec")));
+
+constinit Recorder g_recorder;
+
+bool Recorder::Init(const char* options_text) {
+  StartClock();
+  SetDefaultOptions(&options_);
+  ParseOptions(options_text, &options_);
+  if (options_text != nullptr) {
+    size_t n = strnlen(options_text, sizeof(options_text_) - 1);
+    memcpy(options_text_, options_text, n);
+  }
+  if (options_.mode == kModeSampled) {
+    if (options_.sample_bytes == 0) {
+      Warn("HEAPWARDEN_OPTIONS: sample_bytes must be at least 1; using 524288");
+      options_.sample_bytes = 524288;
+    }
+    if (options_.fail_on_leak) {
+      // Only sampled blocks are known: a leak check would pass programs that leak.
+      Warn("fail_on_leak needs mode=exact; in sampled mode leaks are not checked");
+      options_.fail_on_leak = false;
+    }
+    if (!sampled_filter_.Init()) {
+      Warn("cannot reserve the sampled-address filter; tracking is off");
+      return false;
+    }
+    InitSampler(static_cast<uint64_t>(options_.sample_bytes), static_cast<uint64_t>(options_.sample_seed));
+    if (!InitCallerTotals()) Warn("cannot reserve the per-caller totals; sampled sites stay plain estimates");
+    sampled_ = true;
+  }
+  depth_ = static_cast<int>(options_.depth);
+  if (depth_ < 1 || depth_ > kMaxFrames) {
+    Warn("HEAPWARDEN_OPTIONS: depth must be 1..%d; using 32", kMaxFrames);
+    depth_ = 32;
+  }
+  pid_ = getpid();
+  modules_.Init();
+  if (!sites_.Init(&modules_)) {
+    Warn("cannot reserve the site table; tracking is off");
+    return false;
+  }
+  InitStackCapture();
+  InitFreeChecks(*this);
+  if (!peak_.Init()) Warn("cannot reserve the peak buffers; the report's peak will have no sites");
+  active_.store(true, std::memory_order_release);
+  return true;
+}
+
+
+void Recorder::OnAllocate(void* p, size_t size, AllocKind kind, uintptr_t caller) {
+  uintptr_t frames[kMaxFrames];
+  bool same_stack = false;
+  int depth = CaptureStack(frames, depth_, caller, &same_stack);
+  const uint32_t tag = t_state.tag_id;
+  uint32_t site_id = t_state.last_site;
+  if (!same_stack || site_id == SiteTable::kOverflowSite || t_state.last_site_tag != tag) {
+    // The same stack under another tag: the walk did not fill the frames in.
+    if (same_stack) depth = CaptureStack(frames, depth_, caller);
+    site_id = sites_.Intern(frames, depth, tag, kSourceHeap);
+    t_state.last_site = site_id;
+    t_state.last_site_tag = tag;
+  }
+  LiveBlock block{reinterpret_cast<uintptr_t>(p), size, kind, site_id, NowMsCoarse()};
+  if (!live_.Insert(block)) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  if (sampled_) sampled_filter_.Add(block.address);
+  CountAllocation(block);
+}
+
+void Recorder::CountAllocation(const LiveBlock& block) {
+  const SampleWeight w = WeightOfBlock(block);
+  Site& site = sites_.site(block.site);
+  const bool owner = site.owner == ThreadPointer();
+  SiteCounters& c = owner ? site.owned : site.shared;
+  CounterAdd(c.allocations, w.blocks, owner);
+  CounterAdd(c.bytes_allocated, w.bytes, owner);
+  CounterAdd(c.live_blocks, w.blocks, owner);
+  CounterAdd(c.live_bytes, w.bytes, owner);
+  const uint64_t site_live = site.live_bytes();
+  // A racy maximum: two threads may both store, and the smaller may win by a hair.
+  if (site_live > site.peak_live_bytes.load(std::memory_order_relaxed)) {
+    site.peak_live_bytes.store(site_live, std::memory_order_relaxed);
+  }
+  // The site's tag, not the thread's: they differ only for the overflow site, and the
+  // free is charged to the site's tag, so both sides must agree.
+  if (site.tag_id != TagTable::kNoTag) tags_.OnAllocate(site.tag_id, w.bytes);
+
+  const uint64_t live =
+      static_cast<uint64_t>(live_bytes_.fetch_add(static_cast<int64_t>(w.bytes), std::memory_order_relaxed)) +
+      w.bytes;
+  uint64_t peak = peak_live_bytes_.load(std::memory_order_relaxed);
+  if (live > peak) {
+    while (live > peak &&
+           !peak_live_bytes_.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
+    }
+    peak_time_ns_.store(NowNs(), std::memory_order_relaxed);
+  }
+  if (__builtin_expect(peak_.ShouldCapture(live), 0)) OnCaptureThreshold(live);
+}
+
+__attribute__((noinline)) void Recorder::OnCaptureThreshold(uint64_t live) {
+  // A fork child's first allocation lands here (AfterForkChild forced it): start its
+  // own service thread now, outside the atfork handler, with the guard held.
+  if (service_restart_pending_.load(std::memory_order_relaxed) &&
+      service_restart_pending_.exchange(false, std::memory_order_relaxed) &&
+      fork_child_first_allocation_ != nullptr) {
+    fork_child_first_allocation_(*this);
+  }
+  peak_.TryCapture(live, sites_);
+}
+
+bool Recorder::OnFree(void* p, AllocKind kind, uintptr_t caller, LiveBlock* forgotten) {
+  LiveBlock block;
+  if (!live_.Erase(reinterpret_cast<uintptr_t>(p), &block)) {
+    untracked_frees_.fetch_add(1, std::memory_order_relaxed);
+    CheckUntrackedFree(*this, reinterpret_cast<uintptr_t>(p), kind, caller);  // free_checker.h
+    return false;
+  }
+  if (sampled_) sampled_filter_.Remove(block.address);
+  CheckTrackedFree(*this, block, kind, caller);
+  if (forgotten != nullptr) *forgotten = block;
+  const SampleWeight w = WeightOfBlock(block);
+  Site& site = sites_.site(block.site);
+  uint32_t now = NowMsCoarse();
+  uint32_t lifetime = now > block.birth_ms ? now - block.birth_ms : 0;
+  int bucket = lifetime == 0 ? 0 : 32 - __builtin_clz(lifetime);
+  if (bucket >= kLifetimeBuckets) bucket = kLifetimeBuckets - 1;
+  // Unsigned wrap-around: one set may go "negative" for a block counted in the other
+  // (allocated on another thread); the sum of the two sets is still right.
+  const bool owner = site.owner == ThreadPointer();
+  SiteCounters& c = owner ? site.owned : site.shared;
+  CounterAdd(c.live_blocks, uint64_t{0} - w.blocks, owner);
+  CounterAdd(c.live_bytes, uint64_t{0} - w.bytes, owner);
+  CounterAdd(c.lifetime_ms_log2[bucket], uint32_t{1}, owner);
+  if (site.tag_id != TagTable::kNoTag) tags_.OnFree(site.tag_id, w.bytes);
+  live_bytes_.fetch_sub(static_cast<int64_t>(w.bytes), std::memory_order_relaxed);
+  return true;
+}
+
+void Recorder::RestoreAfterFailedRealloc(const LiveBlock& block) {
+  if (!live_.Insert(block)) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  if (sampled_) sampled_filter_.Add(block.address);
+  const SampleWeight w = WeightOfBlock(block);
+  Site& site = sites_.site(block.site);
+  site.shared.live_blocks.fetch_add(w.blocks, std::memory_order_relaxed);
+  site.shared.live_bytes.fetch_add(w.bytes, std::memory_order_relaxed);
+  if (site.tag_id != TagTable::kNoTag) tags_.OnAllocate(site.tag_id, w.bytes);
+  live_bytes_.fetch_add(static_cast<int64_t>(w.bytes), std::memory_order_relaxed);
+}
+
+uint64_t Recorder::dropped_events() const {
+  return dropped_.load(std::memory_order_relaxed) + sites_.dropped();
+}
+
+
+
+uint64_t Recorder::own_bytes() {
+  const uint64_t sites = sites_.site_count();
+  const uint64_t stacks = sites_.stack_count();
+  return live_.mapped_bytes() + sites * sizeof(Site) + stacks * sizeof(Stack) +
+         sites_.frames_mapped_bytes() + tags_.mapped_bytes() + peak_.mapped_bytes() +
+         sizeof(Timeline) + static_cast<uint64_t>(modules_.size()) * sizeof(Module);
+}
+
+
+
+
+
+
+
+TrimRecord Recorder::Trim(TrimTrigger trigger) {
+  // Not while a report is being written: its buffer (tens of MiB for a big site
+  // table) would be counted in rss_before and, once freed, in what the trim released.
+  SpinLockHolder report_hold(report_lock_);
+  SpinLockHolder hold(trim_lock_);
+  TrimRecord record{NowNs(), ReadRssBytes(), 0, trigger};
+  // heapwarden's own share first: live-table shards sized for a past peak.
+  live_.ShrinkToFit();
+  if (trim_fn_ != nullptr) trim_fn_(0);
+  record.rss_after = ReadRssBytes();
+  int n = trim_count_.load(std::memory_order_relaxed);
+  if (n < kMaxTrims) {
+    trims_[n] = record;
+    trim_count_.store(n + 1, std::memory_order_release);
+  }
+  return record;
+}
+
+// Unchecked by -Wthread-safety: the locks are held across the fork, by design.
+void Recorder::PrepareFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  // Order matters only in that it is always the same: tags, sites, live blocks.
+  tags_.lock().Lock();
+  sites_.lock().Lock();
+  live_.LockAll();
+}
+
+void Recorder::AfterForkParent() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  live_.UnlockAll();
+  sites_.lock().Unlock();
+  tags_.lock().Unlock();
+}
+
+void Recorder::AfterForkChild() {
+  live_.ResetAfterFork();
+  ResetFreeChecksAfterFork();
+  ResetCallerTotalsAfterFork();
+  sampled_filter_.ResetAfterFork();
+  sites_.ResetAfterFork();
+  tags_.ResetAfterFork();
+  peak_.ResetAfterFork();
+  timeline_.ResetAfterFork();
+  report_lock_.ResetAfterFork();
+  is_fork_child_ = true;
+  pid_ = getpid();
+  if (!options_.follow_fork) {
+    active_.store(false, std::memory_order_release);
+    return;
+  }
+  service_restart_pending_.store(true, std::memory_order_relaxed);
+  peak_.ForceNextCapture();
+}
+
+}  // namespace heapwarden::internal
