@@ -401,6 +401,178 @@ bool LooksLikeThreadStack(ScratchArray<Mapping>& maps, size_t i) {
   return below.end == m.begin && !below.readable && !below.writable;
 }
 
+// Step 1, before anything is stopped: what the scan starts from besides the threads.
+struct Roots {
+  ScratchArray<Range> writable;  // writable segments of the loaded modules
+  ScratchArray<Range> tls;       // the calling thread's TLS blocks
+  ScratchArray<Range> mapped;    // anonymous memory the program mapped itself
+  ScratchArray<Mapping> maps;    // /proc/self/maps, read once the world has stopped
+  ModuleScan modules{};
+};
+
+bool CollectRoots(Roots* roots) {
+  if (!roots->writable.Init(kMaxRanges) || !roots->tls.Init(kMaxRanges) ||
+      !roots->maps.Init(kMaxMappings) || !roots->mapped.Init(kMaxRanges)) {
+    return false;
+  }
+  // dl_iterate_phdr takes the loader lock: never with the world stopped.
+  static const char own_marker = 0;
+  roots->modules = ModuleScan{&roots->writable, &roots->tls,
+                              reinterpret_cast<uintptr_t>(&own_marker), ThreadPointer(), 0};
+  dl_iterate_phdr(CollectModule, &roots->modules);
+  // Anonymous memory the program mapped itself (CPython's arenas, allocators inside
+  // libraries) holds pointers to heap blocks: a root, never a leak. Copied now, since
+  // the region table's lock could be held by a thread stopped in mmap; checked against
+  // /proc/self/maps once the world has stopped.
+  for (uintptr_t from = 0;;) {
+    MappedRegion batch[64];
+    int got = CopyMappedRegions(from, batch, 64);
+    for (int i = 0; i < got; ++i) roots->mapped.Push({batch[i].start, batch[i].end});
+    if (got < 64) break;
+    from = batch[got - 1].end;
+  }
+  return true;
+}
+
+// Step 2: every table lock, so that no thread stops half way through an update (the
+// same order as the fork handler), released when the scope ends or on Release().
+class TableLocks {
+ public:
+  explicit TableLocks(Recorder& recorder) ABSL_NO_THREAD_SAFETY_ANALYSIS
+      : tags_(recorder.tags()), sites_(recorder.sites()), live_(recorder.live()) {
+    tags_.lock().Lock();
+    sites_.lock().Lock();
+    live_.LockAll();
+  }
+  ~TableLocks() { Release(); }
+  TableLocks(const TableLocks&) = delete;
+  TableLocks& operator=(const TableLocks&) = delete;
+
+  void Release() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    if (released_) return;
+    released_ = true;
+    live_.UnlockAll();
+    sites_.lock().Unlock();
+    tags_.lock().Unlock();
+  }
+
+ private:
+  TagTable& tags_;
+  SiteTable& sites_;
+  LiveTable& live_;
+  bool released_ = false;
+};
+
+// Step 3, with the world stopped: the live heap blocks, sorted by address, each marked
+// readable only if it lies inside one readable mapping (a block freed behind
+// heapwarden's back may have been unmapped).
+void CollectCandidates(LiveTable& live, uint32_t site_count, ScratchArray<Mapping>& maps,
+                       ScratchArray<Candidate>* blocks) {
+  live.ForEachLocked([&](const LiveBlock& b) {
+    if (b.kind == kAllocMapped || b.site >= site_count) return;
+    uint64_t size = b.size;
+    blocks->Push({b.address, b.address + (size ? size : 1), b.site, kUnreached, 0, b.birth_ms, size});
+  });
+  Candidate* c = blocks->data();
+  const size_t n = blocks->size();
+  std::sort(c, c + n, [](const Candidate& x, const Candidate& y) { return x.begin < y.begin; });
+  // Both lists are sorted: one merge pass.
+  for (size_t i = 0, m = 0; i < n; ++i) {
+    while (m < maps.size() && maps[m].end <= c[i].begin) ++m;
+    c[i].readable = m < maps.size() && maps[m].begin <= c[i].begin &&
+                    c[i].begin + c[i].size <= maps[m].end && maps[m].readable;
+  }
+}
+
+// Step 4a: the modules' data, the program's own mappings, and the calling thread: its
+// stack above heapwarden's frames, its TLS blocks (a dynamically allocated one counts
+// as reached through its own address), its TCB.
+void MarkFromOwnRoots(Marker& marker, Roots& roots, uintptr_t stack_top, uint64_t* root_bytes) {
+  for (size_t i = 0; i < roots.writable.size(); ++i) {
+    ScanReadable(marker, roots.maps, roots.writable[i].begin, roots.writable[i].end, root_bytes);
+  }
+  for (size_t i = 0; i < roots.mapped.size(); ++i) {
+    ScanReadable(marker, roots.maps, roots.mapped[i].begin, roots.mapped[i].end, root_bytes);
+  }
+  ScanStack(marker, roots.maps, stack_top, root_bytes);
+  for (size_t i = 0; i < roots.tls.size(); ++i) {
+    uintptr_t address = roots.tls[i].begin;
+    marker.ScanRoot(reinterpret_cast<uintptr_t>(&address), reinterpret_cast<uintptr_t>(&address + 1));
+    if (marker.Find(address) < 0) ScanReadable(marker, roots.maps, roots.tls[i].begin, roots.tls[i].end, root_bytes);
+  }
+  ScanThreadPointer(marker, roots.maps, roots.modules.tp, roots.modules.static_tls_below, root_bytes);
+}
+
+// Step 4b: every other thread's stack and TLS. Returns true when some thread's stack
+// pointer is unknown (it neither stopped nor was seen blocked).
+bool MarkFromOtherThreads(Marker& marker, Roots& roots, ThreadSuspender& suspender,
+                          size_t thread_count, uint64_t* root_bytes) {
+  bool unknown_stack = false;
+  for (size_t i = 0; i < thread_count; ++i) {
+    const SuspendedThread& t = suspender.thread(i);
+    const bool stopped = t.stopped.load(std::memory_order_acquire) == 1;
+    // heapwarden's service thread holds nothing of the program's; known by its tid,
+    // or by its stack when it was stopped before it could say who it is.
+    if (t.own || ThreadSuspender::IsOwnStackAddress(stopped ? t.sp : t.blocked_sp)) continue;
+    if (stopped) {
+      ScanStack(marker, roots.maps, t.sp, root_bytes);
+      const Mapping* stack = FindMapping(roots.maps, t.sp);
+      // glibc keeps a pthread's TLS at the top of its stack, already scanned; the main
+      // thread's (and a thread on a user-supplied stack's) lies elsewhere.
+      if (stack == nullptr || t.tp < t.sp || t.tp >= stack->end) {
+        ScanThreadPointer(marker, roots.maps, t.tp, roots.modules.static_tls_below, root_bytes);
+      } else {
+        ScanThreadPointer(marker, roots.maps, t.tp, 0, root_bytes);
+      }
+    } else if (t.blocked_sp != 0) {
+      ScanStack(marker, roots.maps, t.blocked_sp, root_bytes);
+    } else {
+      unknown_stack = true;
+    }
+  }
+  return unknown_stack;
+}
+
+// Step 4c, for a thread that could not be stopped and whose stack pointer is unknown:
+// scan, whole, every mapping shaped like a thread stack that no known thread (this
+// one, a stopped one, heapwarden's own) accounts for. Conservative: it can hide a
+// leak, never invent one.
+void MarkFromUnaccountedStacks(Marker& marker, ScratchArray<Mapping>& maps, uintptr_t stack_top,
+                               ThreadSuspender& suspender, size_t thread_count,
+                               uint64_t* root_bytes) {
+  auto accounted = [&](const Mapping& m) {
+    auto in = [&](uintptr_t a) { return a >= m.begin && a < m.end; };
+    if (in(stack_top) || ThreadSuspender::IsOwnStackAddress(m.begin)) return true;
+    for (size_t t = 0; t < thread_count; ++t) {
+      const SuspendedThread& th = suspender.thread(t);
+      if ((th.stopped.load(std::memory_order_acquire) == 1 && in(th.sp)) || in(th.blocked_sp)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  for (size_t i = 0; i < maps.size(); ++i) {
+    if (!(LooksLikeThreadStack(maps, i) || maps[i].kind == kMapMainStack)) continue;
+    if (accounted(maps[i])) continue;
+    ScanReadable(marker, maps, maps[i].begin, maps[i].end, root_bytes);
+  }
+}
+
+// Step 5, the world running again: each block's verdict added to its site's counts.
+void CountByKind(const Candidate* c, size_t n, const LeakBaseline* baseline, LeakClassification* out) {
+  for (size_t i = 0; i < n; ++i) {
+    if (baseline != nullptr && InBaseline(*baseline, c[i])) continue;
+    LeakKind kind = c[i].state == kReachable ? kLeakReachable
+                    : c[i].state == kIndirect ? kLeakIndirect
+                                              : kLeakDirect;
+    LeakCounts& counts = out->counts[c[i].site * kLeakKinds + kind];
+    ++counts.blocks;
+    counts.bytes += c[i].size;
+    out->block_bytes += c[i].size;
+  }
+  out->blocks = n;
+}
+
 }  // namespace
 
 bool TakeLeakBaseline(Recorder& recorder, LeakBaseline* out) {
@@ -434,157 +606,44 @@ bool ClassifyLeaks(Recorder& recorder, uintptr_t stack_top, LeakClassification* 
   RecursionGuard guard;
   if (stack_top == 0) stack_top = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
 
-  // 1. Before anything is stopped: the modules (dl_iterate_phdr takes the loader lock).
-  ScratchArray<Range> writable, tls;
-  ScratchArray<Mapping> maps;
-  if (!writable.Init(kMaxRanges) || !tls.Init(kMaxRanges) || !maps.Init(kMaxMappings)) return false;
-  static const char own_marker = 0;
-  ModuleScan modules{&writable, &tls, reinterpret_cast<uintptr_t>(&own_marker), ThreadPointer(), 0};
-  dl_iterate_phdr(CollectModule, &modules);
-  // Anonymous memory the program mapped itself (CPython's arenas, allocators inside
-  // libraries) holds pointers to heap blocks: a root, never a leak. Copied now, since
-  // the region table's lock could be held by a thread stopped in mmap; checked against
-  // /proc/self/maps once the world has stopped.
-  ScratchArray<Range> mapped;
-  if (!mapped.Init(kMaxRanges)) return false;
-  for (uintptr_t from = 0;;) {
-    MappedRegion batch[64];
-    int got = CopyMappedRegions(from, batch, 64);
-    for (int i = 0; i < got; ++i) mapped.Push({batch[i].start, batch[i].end});
-    if (got < 64) break;
-    from = batch[got - 1].end;
-  }
+  Roots roots;
+  if (!CollectRoots(&roots)) return false;
 
-  // 2. No thread may be half way through a table update when it stops.
-  TagTable& tags = recorder.tags();
-  SiteTable& sites = recorder.sites();
-  LiveTable& live = recorder.live();
-  tags.lock().Lock();
-  sites.lock().Lock();
-  live.LockAll();
-
-  const uint32_t site_count = sites.site_count();
-  const size_t live_count = live.CountLocked();
+  TableLocks locks(recorder);
+  const uint32_t site_count = recorder.sites().site_count();
+  const size_t live_count = recorder.live().CountLocked();
   ScratchArray<Candidate> blocks;
   ScratchArray<uint32_t> worklist;
   out->counts_bytes = (sizeof(LeakCounts) * kLeakKinds * (site_count + 1) + kPage - 1) & ~(kPage - 1);
   out->counts = static_cast<LeakCounts*>(MapPages(out->counts_bytes));
   if (out->counts == nullptr || !blocks.Init(live_count + 1) || !worklist.Init(live_count + 1)) {
-    live.UnlockAll();
-    sites.lock().Unlock();
-    tags.lock().Unlock();
     ReleaseLeakClassification(out);
     return false;
   }
   out->site_count = site_count;
 
-  // 3. Stop the world; from here on, no malloc.
+  // From here until ResumeAll, no malloc: another thread may be stopped inside it.
   ThreadSuspender suspender;
-  bool suspended = suspender.SuspendAll(kStopTimeoutMs);
+  const bool suspended = suspender.SuspendAll(kStopTimeoutMs);
   const uint64_t stopped_ns = MonotonicNs();
-  ReadMappings(&maps);
-
-  live.ForEachLocked([&](const LiveBlock& b) {
-    if (b.kind == kAllocMapped || b.site >= site_count) return;
-    uint64_t size = b.size;
-    blocks.Push({b.address, b.address + (size ? size : 1), b.site, kUnreached, 0, b.birth_ms, size});
-  });
-  Candidate* c = blocks.data();
-  const size_t n = blocks.size();
-  std::sort(c, c + n, [](const Candidate& a, const Candidate& b) { return a.begin < b.begin; });
-  // A block is read only if it lies inside one readable mapping (a block freed behind
-  // heapwarden's back may have been unmapped). Both lists are sorted: one merge pass.
-  for (size_t i = 0, m = 0; i < n; ++i) {
-    while (m < maps.size() && maps[m].end <= c[i].begin) ++m;
-    c[i].readable = m < maps.size() && maps[m].begin <= c[i].begin &&
-                    c[i].begin + c[i].size <= maps[m].end && maps[m].readable;
-  }
-
-  // 4. Mark.
-  Marker marker(c, n, worklist.data(), recorder.options().backend == kBackendSystem);
+  ReadMappings(&roots.maps);
+  CollectCandidates(recorder.live(), site_count, roots.maps, &blocks);
+  const size_t thread_count = suspended ? suspender.count() : 0;
+  Marker marker(blocks.data(), blocks.size(), worklist.data(),
+                recorder.options().backend == kBackendSystem);
   uint64_t root_bytes = 0;
-  for (size_t i = 0; i < writable.size(); ++i) {
-    ScanReadable(marker, maps, writable[i].begin, writable[i].end, &root_bytes);
-  }
-  for (size_t i = 0; i < mapped.size(); ++i) {
-    ScanReadable(marker, maps, mapped[i].begin, mapped[i].end, &root_bytes);
-  }
-  // The calling thread: its stack above heapwarden's frames, its TLS blocks (a
-  // dynamically allocated one counts as reached through its own address), its TCB.
-  ScanStack(marker, maps, stack_top, &root_bytes);
-  for (size_t i = 0; i < tls.size(); ++i) {
-    uintptr_t address = tls[i].begin;
-    marker.ScanRoot(reinterpret_cast<uintptr_t>(&address), reinterpret_cast<uintptr_t>(&address + 1));
-    if (marker.Find(address) < 0) ScanReadable(marker, maps, tls[i].begin, tls[i].end, &root_bytes);
-  }
-  ScanThreadPointer(marker, maps, modules.tp, modules.static_tls_below, &root_bytes);
-  bool unknown_stack = false;
-  size_t thread_count = suspended ? suspender.count() : 0;
-  for (size_t i = 0; i < thread_count; ++i) {
-    const SuspendedThread& t = suspender.thread(i);
-    const bool stopped = t.stopped.load(std::memory_order_acquire) == 1;
-    // heapwarden's service thread holds nothing of the program's; known by its tid,
-    // or by its stack when it was stopped before it could say who it is.
-    if (t.own || ThreadSuspender::IsOwnStackAddress(stopped ? t.sp : t.blocked_sp)) continue;
-    if (stopped) {
-      ScanStack(marker, maps, t.sp, &root_bytes);
-      const Mapping* stack = FindMapping(maps, t.sp);
-      // glibc keeps a pthread's TLS at the top of its stack, already scanned; the main
-      // thread's (and a thread on a user-supplied stack's) lies elsewhere.
-      if (stack == nullptr || t.tp < t.sp || t.tp >= stack->end) {
-        ScanThreadPointer(marker, maps, t.tp, modules.static_tls_below, &root_bytes);
-      } else {
-        ScanThreadPointer(marker, maps, t.tp, 0, &root_bytes);
-      }
-    } else if (t.blocked_sp != 0) {
-      ScanStack(marker, maps, t.blocked_sp, &root_bytes);
-    } else {
-      unknown_stack = true;
-    }
-  }
+  MarkFromOwnRoots(marker, roots, stack_top, &root_bytes);
+  const bool unknown_stack = MarkFromOtherThreads(marker, roots, suspender, thread_count, &root_bytes);
   if (unknown_stack || !suspended) {
-    // A thread we could not stop and whose stack pointer is unknown: scan, whole, every
-    // mapping shaped like a thread stack that no known thread (this one, a stopped
-    // one, heapwarden's own) accounts for. Conservative: it can hide a leak, never
-    // invent one.
-    auto accounted = [&](const Mapping& m) {
-      auto in = [&](uintptr_t a) { return a >= m.begin && a < m.end; };
-      if (in(stack_top) || ThreadSuspender::IsOwnStackAddress(m.begin)) return true;
-      for (size_t t = 0; t < thread_count; ++t) {
-        const SuspendedThread& th = suspender.thread(t);
-        if ((th.stopped.load(std::memory_order_acquire) == 1 && in(th.sp)) || in(th.blocked_sp)) {
-          return true;
-        }
-      }
-      return false;
-    };
-    for (size_t i = 0; i < maps.size(); ++i) {
-      if (!(LooksLikeThreadStack(maps, i) || maps[i].kind == kMapMainStack)) continue;
-      if (accounted(maps[i])) continue;
-      ScanReadable(marker, maps, maps[i].begin, maps[i].end, &root_bytes);
-    }
+    MarkFromUnaccountedStacks(marker, roots.maps, stack_top, suspender, thread_count, &root_bytes);
   }
   marker.DrainReachable();
   marker.ClassifyUnreached();
-
-  // 5. Let the world go.
   if (suspended) suspender.ResumeAll();
   const uint64_t resumed_ns = MonotonicNs();
-  live.UnlockAll();
-  sites.lock().Unlock();
-  tags.lock().Unlock();
+  locks.Release();
 
-  for (size_t i = 0; i < n; ++i) {
-    if (baseline != nullptr && InBaseline(*baseline, c[i])) continue;
-    LeakKind kind = c[i].state == kReachable ? kLeakReachable
-                    : c[i].state == kIndirect ? kLeakIndirect
-                                              : kLeakDirect;
-    LeakCounts& counts = out->counts[c[i].site * kLeakKinds + kind];
-    ++counts.blocks;
-    counts.bytes += c[i].size;
-    out->block_bytes += c[i].size;
-  }
-  out->blocks = n;
+  CountByKind(blocks.data(), blocks.size(), baseline, out);
   out->threads = thread_count;
   out->threads_not_stopped =
       suspended ? thread_count - suspender.stopped_count() - suspender.own_count() : 0;
