@@ -1,5 +1,5 @@
 // run_options.cc: `heapwarden run`'s flags, parser and help, generated from
-// lib/record/options.inc so that a key is added in one place only.
+// lib/record/base/options.inc so that a key is added in one place only.
 // Report side (tool).
 #include "run_options.h"
 

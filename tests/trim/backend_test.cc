@@ -64,7 +64,7 @@ Fragmented RunFragmented(const std::string &backend, const std::string &layout) 
 // Survivors packed together: whole pages come free, and mimalloc returns them, but
 // for the spans of the one segment still in use that wait for their decommit delay
 // (a live thread's pending purges cannot be forced in mimalloc 2.0.9; see
-// MimallocTrim in lib/record/backend.cc): at most one 32 MiB segment more than glibc.
+// MimallocTrim in lib/record/alloc/backend.cc): at most one 32 MiB segment more than glibc.
 TEST(MimallocBackend, TrimReturnsWholeFreePagesLikeSystem) {
   Fragmented system = RunFragmented("system", "clustered");
   Fragmented mimalloc = RunFragmented("mimalloc", "clustered");

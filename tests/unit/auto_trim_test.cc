@@ -1,4 +1,4 @@
-// auto_trim_test.cc: the trim=auto policy (lib/record/auto_trim.h) driven tick by tick:
+// auto_trim_test.cc: the trim=auto policy (lib/record/service/auto_trim.h) driven tick by tick:
 // due only after two ticks above the threshold, at most once per interval, quiet while
 // the signal stays low, backing off when trims do not help.
 
