@@ -137,9 +137,12 @@ void* ReallocImpl(void* p, size_t size, uintptr_t caller) {
   return q;
 }
 
-void* NewImpl(size_t size, AllocKind kind, uintptr_t caller, bool nothrow) {
+// operator new's contract around an allocation: on failure call the new-handler and
+// try again, or throw (return nullptr for the nothrow forms).
+template <typename Allocate>
+inline void* NewWithHandler(Allocate allocate, bool nothrow) {
   for (;;) {
-    void* p = MallocImpl(size ? size : 1, kind, caller);
+    void* p = allocate();
     if (p != nullptr) return p;
     std::new_handler handler = std::get_new_handler();
     if (handler == nullptr) {
@@ -158,26 +161,14 @@ void* NewImpl(size_t size, AllocKind kind, uintptr_t caller, bool nothrow) {
   }
 }
 
+void* NewImpl(size_t size, AllocKind kind, uintptr_t caller, bool nothrow) {
+  return NewWithHandler([&] { return MallocImpl(size ? size : 1, kind, caller); }, nothrow);
+}
+
 void* AlignedNewImpl(size_t size, size_t alignment, AllocKind kind, uintptr_t caller,
                      bool nothrow) {
-  for (;;) {
-    void* p = MemalignImpl(alignment, size ? size : 1, kind, caller);
-    if (p != nullptr) return p;
-    std::new_handler handler = std::get_new_handler();
-    if (handler == nullptr) {
-      if (nothrow) return nullptr;
-      throw std::bad_alloc();
-    }
-    if (nothrow) {
-      try {
-        handler();
-      } catch (...) {
-        return nullptr;
-      }
-    } else {
-      handler();
-    }
-  }
+  return NewWithHandler([&] { return MemalignImpl(alignment, size ? size : 1, kind, caller); },
+                        nothrow);
 }
 
 }  // namespace

@@ -55,32 +55,33 @@ bool LiveTable::Insert(const LiveBlock& block) {
   return true;
 }
 
+inline long LiveTable::SlotOf(const Shard& shard, uintptr_t address, uint64_t hash) {
+  if (shard.capacity == 0) return -1;
+  const size_t mask = shard.capacity - 1;
+  for (size_t i = hash & mask; shard.slots[i].address != 0; i = (i + 1) & mask) {
+    if (shard.slots[i].address == address) return static_cast<long>(i);
+  }
+  return -1;
+}
+
 bool LiveTable::Find(uintptr_t address, LiveBlock* out) {
   const uint64_t hash = Hash(address);
   Shard& shard = ShardFor(this, hash);
   SpinLockHolder hold(shard.lock);
-  if (shard.capacity == 0) return false;
-  const size_t mask = shard.capacity - 1;
-  for (size_t i = hash & mask; shard.slots[i].address != 0; i = (i + 1) & mask) {
-    if (shard.slots[i].address == address) {
-      *out = shard.slots[i];
-      return true;
-    }
-  }
-  return false;
+  const long slot = SlotOf(shard, address, hash);
+  if (slot < 0) return false;
+  *out = shard.slots[slot];
+  return true;
 }
 
 bool LiveTable::Erase(uintptr_t address, LiveBlock* out) {
   const uint64_t hash = Hash(address);
   Shard& shard = ShardFor(this, hash);
   SpinLockHolder hold(shard.lock);
-  if (shard.capacity == 0) return false;
+  const long slot = SlotOf(shard, address, hash);
+  if (slot < 0) return false;
   const size_t mask = shard.capacity - 1;
-  size_t i = hash & mask;
-  while (shard.slots[i].address != address) {
-    if (shard.slots[i].address == 0) return false;
-    i = (i + 1) & mask;
-  }
+  const size_t i = static_cast<size_t>(slot);
   *out = shard.slots[i];
   // Backward-shift deletion: pull later members of the probe run into the hole, so
   // lookups never need tombstones.

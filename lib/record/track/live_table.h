@@ -99,6 +99,9 @@ class LiveTable {
     return h ^ (h >> 32);
   }
   static Shard& ShardFor(LiveTable* t, uint64_t hash) { return t->shards_[hash >> (64 - kShardBits)]; }
+  // The slot holding `address` in `shard`, or -1.
+  static long SlotOf(const Shard& shard, uintptr_t address, uint64_t hash)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.lock);
   static bool Grow(Shard& shard) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.lock);
   static bool Rehash(Shard& shard, size_t capacity) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.lock);
 
