@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/report_format.h"
 #include "preload/delivery.h"
 #include "preload/mmap_override.h"
 #include "preload/real_functions.h"
@@ -99,7 +100,7 @@ void Symbolize(const char* report_path) { RunTool("symbolize", report_path, fals
 // suppressions), as `heapwarden run --fail-on-leak` would; on failure the process
 // ends at once with leak_exitcode, as LeakSanitizer's does.
 void CheckLeaksAtExit(const char* report_path) {
-  if (RunTool("check", report_path, true, "--report-on-failure") == 23) {
+  if (RunTool("check", report_path, true, "--report-on-failure") == kLeakExitCode) {
     syscall(SYS_exit_group, static_cast<int>(TheRecorder().options().leak_exitcode));
   }
 }

@@ -1,4 +1,4 @@
-// trim_test_helpers.h: what the tests of tests/trim share: reading the "key=value"
+// trim_test_helpers.h: what the tests of tests/memory share: reading the "key=value"
 // lines the programs print, running a program in the background with pipes (for
 // `heapwarden trim PID` while it waits), VmRSS of another process, and finding sites
 // in a report by function and source.

@@ -1,5 +1,5 @@
 // trim_test.cc: trim through each door on a heap that free() alone cannot shrink
-// (tests/trim/programs/fragment_heap.c: 256 MiB of 1 KiB blocks, all but every 64th
+// (tests/memory/programs/fragment_heap.c: 256 MiB of 1 KiB blocks, all but every 64th
 // freed), measured against a plain malloc_trim(0) on the same program without
 // heapwarden; trim=auto; and trimming while two threads allocate, under both backends.
 

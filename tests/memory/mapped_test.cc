@@ -1,5 +1,5 @@
 // mapped_test.cc: memory the program maps itself is tracked by call site as "mapped"
-// (tests/trim/programs/map_regions.c), kept out of the heap's live bytes and the
+// (tests/memory/programs/map_regions.c), kept out of the heap's live bytes and the
 // leaks; CPython's pymalloc arenas show up that way, and the summary says what to do
 // about them.
 

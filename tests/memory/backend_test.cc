@@ -2,7 +2,7 @@
 // allocators go back to glibc and mimalloc's never do (early_blocks), and what
 // mi_collect(true) gives back compared with malloc_trim(0) on the fragmented heap.
 // (The integration and real-program suites also run whole under backend=mimalloc:
-// tests/trim/CMakeLists.txt, ctest label "mimalloc".)
+// tests/memory/CMakeLists.txt, ctest label "mimalloc".)
 
 #include <gtest/gtest.h>
 
