@@ -3,9 +3,7 @@
 // Preload side: glue only; the work is the recorder's.
 #include <dlfcn.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -20,8 +18,7 @@
 #include "record/recorder.h"
 #include "record/spin_lock.h"
 #include "record/thread_state.h"
-
-extern char** environ;
+#include "record/tool_runner.h"
 
 namespace heapwarden::internal {
 namespace {
@@ -36,73 +33,22 @@ void PrepareFork() { TheRecorder().PrepareFork(); }
 void AfterForkParent() { TheRecorder().AfterForkParent(); }
 void AfterForkChild() { TheRecorder().AfterForkChild(); }
 
-// <dir of this library>/../bin/heapwarden: the layout of both the build tree
-// (build/lib, build/bin) and an installed prefix (lib, bin).
-bool ToolPath(char* out, size_t size) {
-  Dl_info info;
-  if (dladdr(reinterpret_cast<void*>(&ToolPath), &info) == 0 || info.dli_fname == nullptr) {
-    return false;
-  }
-  const char* slash = strrchr(info.dli_fname, '/');
-  if (slash == nullptr) return false;
-  size_t dir_len = static_cast<size_t>(slash - info.dli_fname);
-  static constexpr char kTool[] = "/../bin/heapwarden";
-  if (dir_len + sizeof(kTool) > size) return false;
-  memcpy(out, info.dli_fname, dir_len);
-  memcpy(out + dir_len, kTool, sizeof(kTool));
-  return access(out, X_OK) == 0;
+// Runs `heapwarden symbolize PATH` in a helper process (tool_runner.h), so the report
+// is final when the program's exit completes; with `summary` the tool also prints the
+// summary `heapwarden run` prints, to the program's stderr.
+void Symbolize(const char* report_path, bool summary) {
+  const char* args[] = {"symbolize", report_path, summary ? "--summary" : nullptr, nullptr};
+  RunTool(args, -1, -1);
 }
-
-// Runs `heapwarden SUBCOMMAND PATH` without the preload in its environment and waits
-// for it; returns its exit status, or -1 when it could not run. `extra_flag` (if any)
-// follows PATH. With
-// `stdout_to_stderr` its standard output goes to the program's stderr.
-int RunTool(const char* subcommand, const char* report_path, bool stdout_to_stderr,
-            const char* extra_flag = nullptr) {
-  // Next to this library (build tree, installed prefix); else from PATH, for a program
-  // that has libheapwarden.a in its executable and so no library directory.
-  char tool[4096];
-  const bool beside = ToolPath(tool, sizeof(tool));
-  if (!beside) memcpy(tool, "heapwarden", sizeof("heapwarden"));
-  static char* envp[4096];
-  size_t n = 0;
-  for (char** e = environ; e != nullptr && *e != nullptr && n + 1 < 4096; ++e) {
-    if (strncmp(*e, "LD_PRELOAD=", 11) == 0 || strncmp(*e, "HEAPWARDEN_OPTIONS=", 19) == 0) {
-      continue;
-    }
-    envp[n++] = *e;
-  }
-  envp[n] = nullptr;
-  char* argv[] = {tool, const_cast<char*>(subcommand), const_cast<char*>(report_path),
-                  const_cast<char*>(extra_flag), nullptr};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (stdout_to_stderr) posix_spawn_file_actions_adddup2(&actions, 2, 1);
-  pid_t pid;
-  int err = beside ? posix_spawn(&pid, tool, &actions, nullptr, argv, envp)
-                   : posix_spawnp(&pid, tool, &actions, nullptr, argv, envp);
-  posix_spawn_file_actions_destroy(&actions);
-  if (err != 0) {
-    Warn("cannot start `heapwarden %s` (no tool next to heapwarden's library nor in PATH)",
-         subcommand);
-    return -1;
-  }
-  int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-// Runs `heapwarden symbolize PATH`, so the report is final when the program's exit
-// completes.
-void Symbolize(const char* report_path) { RunTool("symbolize", report_path, false); }
 
 // fail_on_leak with the bare preload: `heapwarden check PATH` prints the leak report
 // to stderr and decides, from the report and the options it records (max_leak_bytes,
 // suppressions), as `heapwarden run --fail-on-leak` would; on failure the process
-// ends at once with leak_exitcode, as LeakSanitizer's does.
-void CheckLeaksAtExit(const char* report_path) {
-  if (RunTool("check", report_path, true, "--report-on-failure") == 23) {
+// ends at once with leak_exitcode, as LeakSanitizer's does. Without `summary` it
+// prints only a failing report.
+void CheckLeaksAtExit(const char* report_path, bool summary) {
+  const char* args[] = {"check", report_path, summary ? nullptr : "--report-on-failure", nullptr};
+  if (RunTool(args, 2, -1) == 23) {
     syscall(SYS_exit_group, static_cast<int>(TheRecorder().options().leak_exitcode));
   }
 }
@@ -119,8 +65,11 @@ void FinishProcess(int exit_status, bool known, uintptr_t stack_top) {
       !(recorder.is_fork_child() && !recorder.options().follow_fork)) {
     char path[4096 + 64];
     recorder.OutputPath(path, sizeof(path));
-    Symbolize(path);
-    if (recorder.options().fail_on_leak) CheckLeaksAtExit(path);
+    // One summary: check prints it when it runs, else symbolize does.
+    const bool summary = recorder.options().summary;
+    const bool check = recorder.options().fail_on_leak;
+    Symbolize(path, summary && !check);
+    if (check) CheckLeaksAtExit(path, summary);
   }
 }
 
