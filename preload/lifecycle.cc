@@ -20,6 +20,12 @@
 #include "record/thread_state.h"
 #include "record/tool_runner.h"
 
+// Functions that can sit under the program's own frames in a stack (the wrapper of
+// main; exit and dlclose, under atexit handlers and destructors that allocate) live in
+// one section, so that stack capture leaves them out even when libheapwarden.a puts
+// them inside the program's module (stack_capture.cc).
+#define HW_OWN_TEXT __attribute__((section("heapwarden_text"), noinline))
+
 namespace heapwarden::internal {
 namespace {
 
@@ -199,7 +205,7 @@ namespace {
 using MainFn = int (*)(int, char**, char**);
 MainFn g_real_main = nullptr;
 
-int MainWrapper(int argc, char** argv, char** envp) {
+HW_OWN_TEXT int MainWrapper(int argc, char** argv, char** envp) {
   int status = g_real_main(argc, argv, envp);
   g_exit_status.store(status);
   g_exit_status_known.store(true);
@@ -208,7 +214,7 @@ int MainWrapper(int argc, char** argv, char** envp) {
 }
 }  // namespace
 
-HW_EXPORT int __libc_start_main(MainFn main, int argc, char** argv, void (*init)(void),
+HW_EXPORT HW_OWN_TEXT int __libc_start_main(MainFn main, int argc, char** argv, void (*init)(void),
                                 void (*fini)(void), void (*rtld_fini)(void), void* stack_end) {
   using StartFn = int (*)(MainFn, int, char**, void (*)(void), void (*)(void), void (*)(void),
                           void*);
@@ -219,7 +225,7 @@ HW_EXPORT int __libc_start_main(MainFn main, int argc, char** argv, void (*init)
 
 // exit() only remembers the status for the report; the report itself is written by
 // the destructor above, once every atexit handler has run.
-HW_EXPORT [[noreturn]] void exit(int status) {
+HW_EXPORT [[noreturn]] HW_OWN_TEXT void exit(int status) {
   using ExitFn = void (*)(int);
   static ExitFn real_exit = reinterpret_cast<ExitFn>(dlsym(RTLD_NEXT, "exit"));
   g_exit_status.store(status);
@@ -240,7 +246,7 @@ HW_EXPORT [[noreturn]] void _exit(int status) {
 
 HW_EXPORT [[noreturn]] void _Exit(int status) { _exit(status); }
 
-HW_EXPORT int dlclose(void* handle) {
+HW_EXPORT HW_OWN_TEXT int dlclose(void* handle) {
   using DlcloseFn = int (*)(void*);
   static DlcloseFn real_dlclose = reinterpret_cast<DlcloseFn>(dlsym(RTLD_NEXT, "dlclose"));
   int result = real_dlclose(handle);
