@@ -333,6 +333,9 @@ TEST_F(LinkedLeaks, StaticLibraryFindsTheToolAndHidesItsOwnFrames) {
   CommandResult run = RunCommand(command);
   ASSERT_EQ(run.exit_status, 0) << run.Describe();
   EXPECT_EQ(run.err.find("cannot start"), std::string::npos) << run.err;
+  // The summary at exit, as `heapwarden run` prints it (the `summary` option).
+  EXPECT_NE(run.err.find("Direct leak of 1337 byte(s)"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("SUMMARY: heapwarden: "), std::string::npos) << run.err;
   nlohmann::json report = MustLoad(path, run);
   EXPECT_TRUE(report["heapwarden"].value("symbolized", false)) << "not symbolized: " << run.err;
   // Version 2 keeps frames apart and refers to them by id.
