@@ -214,8 +214,9 @@ HW_OWN_TEXT int MainWrapper(int argc, char** argv, char** envp) {
 }
 }  // namespace
 
-HW_EXPORT HW_OWN_TEXT int __libc_start_main(MainFn main, int argc, char** argv, void (*init)(void),
-                                void (*fini)(void), void (*rtld_fini)(void), void* stack_end) {
+HW_EXPORT HW_OWN_TEXT int __libc_start_main(MainFn main, int argc, char** argv,
+                                            void (*init)(void), void (*fini)(void),
+                                            void (*rtld_fini)(void), void* stack_end) {
   using StartFn = int (*)(MainFn, int, char**, void (*)(void), void (*)(void), void (*)(void),
                           void*);
   auto real_start = reinterpret_cast<StartFn>(dlsym(RTLD_NEXT, "__libc_start_main"));

@@ -102,7 +102,8 @@ HW_EXPORT int heapwarden_tag_figures(const char* tag, struct heapwarden_tag_figu
       out->live_bytes = tags.stats(id).live_bytes.load(std::memory_order_relaxed);
       out->peak_live_bytes = tags.stats(id).peak_live_bytes.load(std::memory_order_relaxed);
       out->total_live_bytes = tags.total_live_bytes(id);
-      out->total_peak_live_bytes = tags.stats(id).total_peak_live_bytes.load(std::memory_order_relaxed);
+      out->total_peak_live_bytes =
+          tags.stats(id).total_peak_live_bytes.load(std::memory_order_relaxed);
       return 0;
     }
   }

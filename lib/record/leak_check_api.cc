@@ -164,7 +164,8 @@ HW_EXPORT int heapwarden_leak_check_verdict(uint64_t window, int skip_frames,
   if (out->leaked_bytes > 0) {
     char scratch[1];
     const bool has_room = message != nullptr && size > 0;
-    verdict = ToolVerdict(c, window, has_room ? message : scratch, has_room ? size : sizeof(scratch));
+    verdict = ToolVerdict(c, window, has_room ? message : scratch,
+                          has_room ? size : sizeof(scratch));
     if (verdict < 0) {
       // Without the tool: the raw figures against max_leak_bytes, no suppressions.
       const auto max = static_cast<uint64_t>(TheRecorder().options().max_leak_bytes);

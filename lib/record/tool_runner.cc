@@ -65,7 +65,9 @@ pid_t SpawnTool(const char* const* args, int stdout_fd, int stderr_fd) {
   char* argv[kMaxArgs + 2];
   size_t argc = 0;
   argv[argc++] = tool;
-  for (size_t i = 0; args[i] != nullptr && i < kMaxArgs; ++i) argv[argc++] = const_cast<char*>(args[i]);
+  for (size_t i = 0; args[i] != nullptr && i < kMaxArgs; ++i) {
+    argv[argc++] = const_cast<char*>(args[i]);
+  }
   argv[argc] = nullptr;
 
   posix_spawn_file_actions_t actions;
