@@ -2,7 +2,8 @@
 # puts under the prefix besides the targets' own install rules (tools/, preload/):
 #   include/heapwarden/          the C and C++ API headers
 #   lib/cmake/heapwarden/        find_package(heapwarden CONFIG): config, version, targets
-#   lib/pkgconfig/               heapwarden.pc (shared), heapwarden-static.pc
+#   lib/pkgconfig/               heapwarden.pc (shared), heapwarden-static.pc,
+#                                heapwarden-gtest.pc (the GoogleTest listener)
 # (The Python package goes to share/heapwarden/python by tools/CMakeLists.txt, next to
 # the tool that puts it on PYTHONPATH.)
 include(CMakePackageConfigHelpers)
@@ -35,7 +36,7 @@ install(CODE "
   set(CMAKE_INSTALL_LIBDIR \"${CMAKE_INSTALL_LIBDIR}\")
   set(CMAKE_INSTALL_INCLUDEDIR \"${CMAKE_INSTALL_INCLUDEDIR}\")
   set(HEAPWARDEN_PC_STATIC_FLAGS \"${HEAPWARDEN_PC_STATIC_FLAGS}\")
-  foreach(pc heapwarden heapwarden-static)
+  foreach(pc heapwarden heapwarden-static heapwarden-gtest)
     configure_file(\"${PROJECT_SOURCE_DIR}/cmake/\${pc}.pc.in\"
       \"${PROJECT_BINARY_DIR}/cmake/\${pc}.pc\" @ONLY)
     file(INSTALL \"${PROJECT_BINARY_DIR}/cmake/\${pc}.pc\"

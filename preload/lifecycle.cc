@@ -3,9 +3,7 @@
 // Preload side: glue only; the work is the recorder's.
 #include <dlfcn.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -22,8 +20,13 @@
 #include "record/track/recorder.h"
 #include "record/base/spin_lock.h"
 #include "record/base/thread_state.h"
+#include "record/base/tool_runner.h"
 
-extern char** environ;
+// Functions that can sit under the program's own frames in a stack (the wrapper of
+// main; exit and dlclose, under atexit handlers and destructors that allocate) live in
+// one section, so that stack capture leaves them out even when libheapwarden.a puts
+// them inside the program's module (stack_capture.cc).
+#define HW_OWN_TEXT __attribute__((section("heapwarden_text"), noinline))
 
 namespace heapwarden::internal {
 namespace {
@@ -34,73 +37,23 @@ std::atomic<bool> g_exit_status_known{false};
 // leak scan's top of this thread's stack (StopTracking).
 std::atomic<uintptr_t> g_exit_frame{0};
 
-// <dir of this library>/../bin/heapwarden: the layout of both the build tree
-// (build/lib, build/bin) and an installed prefix (lib, bin).
-bool ToolPath(char* out, size_t size) {
-  Dl_info info;
-  if (dladdr(reinterpret_cast<void*>(&ToolPath), &info) == 0 || info.dli_fname == nullptr) {
-    return false;
-  }
-  const char* slash = strrchr(info.dli_fname, '/');
-  if (slash == nullptr) return false;
-  size_t dir_len = static_cast<size_t>(slash - info.dli_fname);
-  static constexpr char kTool[] = "/../bin/heapwarden";
-  if (dir_len + sizeof(kTool) > size) return false;
-  memcpy(out, info.dli_fname, dir_len);
-  memcpy(out + dir_len, kTool, sizeof(kTool));
-  return access(out, X_OK) == 0;
-}
 
-// Runs `heapwarden SUBCOMMAND PATH` without the preload in its environment and waits
-// for it; returns its exit status, or -1 when it could not run. `extra_flag` (if any)
-// follows PATH. With
-// `stdout_to_stderr` its standard output goes to the program's stderr.
-int RunTool(const char* subcommand, const char* report_path, bool stdout_to_stderr,
-            const char* extra_flag = nullptr) {
-  // Next to this library (build tree, installed prefix); else from PATH, for a program
-  // that has libheapwarden.a in its executable and so no library directory.
-  char tool[4096];
-  const bool beside = ToolPath(tool, sizeof(tool));
-  if (!beside) memcpy(tool, "heapwarden", sizeof("heapwarden"));
-  static char* envp[4096];
-  size_t n = 0;
-  for (char** e = environ; e != nullptr && *e != nullptr && n + 1 < 4096; ++e) {
-    if (strncmp(*e, "LD_PRELOAD=", 11) == 0 || strncmp(*e, "HEAPWARDEN_OPTIONS=", 19) == 0) {
-      continue;
-    }
-    envp[n++] = *e;
-  }
-  envp[n] = nullptr;
-  char* argv[] = {tool, const_cast<char*>(subcommand), const_cast<char*>(report_path),
-                  const_cast<char*>(extra_flag), nullptr};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (stdout_to_stderr) posix_spawn_file_actions_adddup2(&actions, 2, 1);
-  pid_t pid;
-  int err = beside ? posix_spawn(&pid, tool, &actions, nullptr, argv, envp)
-                   : posix_spawnp(&pid, tool, &actions, nullptr, argv, envp);
-  posix_spawn_file_actions_destroy(&actions);
-  if (err != 0) {
-    Warn("cannot start `heapwarden %s` (no tool next to heapwarden's library nor in PATH)",
-         subcommand);
-    return -1;
-  }
-  int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+// Runs `heapwarden symbolize PATH` in a helper process (tool_runner.h), so the report
+// is final when the program's exit completes; with `summary` the tool also prints the
+// summary `heapwarden run` prints, to the program's stderr.
+void Symbolize(const char* report_path, bool summary) {
+  const char* args[] = {"symbolize", report_path, summary ? "--summary" : nullptr, nullptr};
+  RunTool(args, -1, -1);
 }
-
-// Runs `heapwarden symbolize PATH`, so the report is final when the program's exit
-// completes.
-void Symbolize(const char* report_path) { RunTool("symbolize", report_path, false); }
 
 // fail_on_leak with the bare preload: `heapwarden check PATH` prints the leak report
 // to stderr and decides, from the report and the options it records (max_leak_bytes,
 // suppressions), as `heapwarden run --fail-on-leak` would; on failure the process
-// ends at once with leak_exitcode, as LeakSanitizer's does.
-void CheckLeaksAtExit(const char* report_path) {
-  if (RunTool("check", report_path, true, "--report-on-failure") == kLeakExitCode) {
+// ends at once with leak_exitcode, as LeakSanitizer's does. Without `summary` it
+// prints only a failing report.
+void CheckLeaksAtExit(const char* report_path, bool summary) {
+  const char* args[] = {"check", report_path, summary ? nullptr : "--report-on-failure", nullptr};
+  if (RunTool(args, 2, -1) == kLeakExitCode) {
     syscall(SYS_exit_group, static_cast<int>(TheRecorder().options().leak_exitcode));
   }
 }
@@ -117,8 +70,11 @@ void FinishProcess(int exit_status, bool known, uintptr_t stack_top) {
       !(recorder.is_fork_child() && !recorder.options().follow_fork)) {
     char path[4096 + 64];
     recorder.OutputPath(path, sizeof(path));
-    Symbolize(path);
-    if (recorder.options().fail_on_leak) CheckLeaksAtExit(path);
+    // One summary: check prints it when it runs, else symbolize does.
+    const bool summary = recorder.options().summary;
+    const bool check = recorder.options().fail_on_leak;
+    Symbolize(path, summary && !check);
+    if (check) CheckLeaksAtExit(path, summary);
   }
 }
 
@@ -248,7 +204,7 @@ namespace {
 using MainFn = int (*)(int, char**, char**);
 MainFn g_real_main = nullptr;
 
-int MainWrapper(int argc, char** argv, char** envp) {
+HW_OWN_TEXT int MainWrapper(int argc, char** argv, char** envp) {
   int status = g_real_main(argc, argv, envp);
   g_exit_status.store(status);
   g_exit_status_known.store(true);
@@ -257,8 +213,9 @@ int MainWrapper(int argc, char** argv, char** envp) {
 }
 }  // namespace
 
-HW_EXPORT int __libc_start_main(MainFn main, int argc, char** argv, void (*init)(void),
-                                void (*fini)(void), void (*rtld_fini)(void), void* stack_end) {
+HW_EXPORT HW_OWN_TEXT int __libc_start_main(MainFn main, int argc, char** argv,
+                                            void (*init)(void), void (*fini)(void),
+                                            void (*rtld_fini)(void), void* stack_end) {
   using StartFn = int (*)(MainFn, int, char**, void (*)(void), void (*)(void), void (*)(void),
                           void*);
   auto real_start = reinterpret_cast<StartFn>(dlsym(RTLD_NEXT, "__libc_start_main"));
@@ -268,7 +225,7 @@ HW_EXPORT int __libc_start_main(MainFn main, int argc, char** argv, void (*init)
 
 // exit() only remembers the status for the report; the report itself is written by
 // the destructor above, once every atexit handler has run.
-HW_EXPORT [[noreturn]] void exit(int status) {
+HW_EXPORT [[noreturn]] HW_OWN_TEXT void exit(int status) {
   using ExitFn = void (*)(int);
   static ExitFn real_exit = reinterpret_cast<ExitFn>(dlsym(RTLD_NEXT, "exit"));
   g_exit_status.store(status);
@@ -289,7 +246,7 @@ HW_EXPORT [[noreturn]] void _exit(int status) {
 
 HW_EXPORT [[noreturn]] void _Exit(int status) { _exit(status); }
 
-HW_EXPORT int dlclose(void* handle) {
+HW_EXPORT HW_OWN_TEXT int dlclose(void* handle) {
   using DlcloseFn = int (*)(void*);
   static DlcloseFn real_dlclose = reinterpret_cast<DlcloseFn>(dlsym(RTLD_NEXT, "dlclose"));
   int result = real_dlclose(handle);

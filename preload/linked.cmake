@@ -73,7 +73,13 @@ add_library(heapwarden::heapwarden_static ALIAS heapwarden_static)
 # because the tool looks for it at <bin>/../lib; the linkable libraries go where the
 # platform's linker looks.
 install(TARGETS heapwarden_preload LIBRARY DESTINATION lib)
-install(TARGETS heapwarden_headers heapwarden_shared heapwarden_linked heapwarden_static
+set(HEAPWARDEN_EXPORTED heapwarden_headers heapwarden_shared heapwarden_linked heapwarden_static)
+# heapwarden::gtest (lib/gtest, header-only): exported with the rest; the package config
+# looks for GoogleTest before anyone links it.
+if(TARGET heapwarden_gtest)
+  list(APPEND HEAPWARDEN_EXPORTED heapwarden_gtest)
+endif()
+install(TARGETS ${HEAPWARDEN_EXPORTED}
   EXPORT heapwarden-targets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})

@@ -22,7 +22,7 @@ constexpr Command kCommands[] = {
     {"snapshot", SnapshotMain, "snapshot PID [-o FILE]",
      "ask a tracked running process for a report now"},
     {"trim", TrimMain, "trim PID", "ask a tracked running process to return freed memory"},
-    {"symbolize", SymbolizeMain, "symbolize FILE [-o OUT]",
+    {"symbolize", SymbolizeMain, "symbolize FILE [-o OUT] [--summary]",
      "add function/file/line to a raw report (in place, or to OUT)"},
 };
 

@@ -269,7 +269,7 @@ int RunMain(const std::vector<std::string>& argv) {
   absl::Status written = FinishReport(*report, args, symbolizer, output);
   // The summary first, then where the report is (or why it is not): the last lines are
   // the ones a user sees.
-  report::RenderText(*report, report::TextOptions{}, std::cerr);
+  if (args.summary) report::RenderText(*report, report::TextOptions{}, std::cerr);
   PrintError(written.ok() ? absl::StrCat("report written to ", output)
                           : std::string(written.message()));
   FinishDescendants(*temp_dir, child->pid, args, output, symbolizer);

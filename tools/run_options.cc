@@ -24,7 +24,7 @@ namespace {
 // Keys the tool handles itself instead of passing them to the preload: the preload
 // always writes into the tool's private directory, unsymbolized, and the tool then puts
 // the symbolized report where --output says.
-constexpr const char* kToolKeys[] = {"output", "symbolize"};
+constexpr const char* kToolKeys[] = {"output", "symbolize", "summary"};
 
 // Where a key means more under `heapwarden run` than the table's help (written for the
 // bare preload) says: {key, text, replaces the table's help (else appended)}.
@@ -36,6 +36,7 @@ struct RunHelpNote {
 constexpr RunHelpNote kRunHelpNotes[] = {
     {"symbolize", "0: write the report without symbols (heapwarden run symbolizes it itself)",
      true},
+    {"summary", "0: print no summary to stderr when CMD ends (the report is still written)", true},
     {"follow_fork", "heapwarden run keeps the children's reports only when this flag is given",
      false},
 };
@@ -162,6 +163,8 @@ absl::StatusOr<RunArgs> ParseRunArgs(const std::vector<std::string>& args) {
       result.output = *canonical;
     } else if (key == "symbolize") {
       result.symbolize = *canonical == "1";
+    } else if (key == "summary") {
+      result.summary = *canonical == "1";
     } else {
       result.preload_options.emplace_back(key, *canonical);
     }

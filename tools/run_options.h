@@ -29,10 +29,11 @@ struct RunArgs {
   // flag appears twice; the preload keeps the last, like the sanitizers).
   std::vector<std::pair<std::string, std::string>> preload_options;
   // Every flag given, last value wins, including the ones the tool keeps for itself
-  // (output, symbolize): what the tool's own decisions read.
+  // (output, symbolize, summary): what the tool's own decisions read.
   absl::flat_hash_map<std::string, std::string> given;
   std::string output;                // -o/--output; "" means heapwarden.<pid>.json
   bool symbolize = true;             // --symbolize 0 writes the raw report
+  bool summary = true;               // --summary 0: no summary on stderr
   bool help = false;                 // -h/--help
   std::vector<std::string> command;  // CMD [ARGS...]
 };

@@ -1,7 +1,8 @@
-// symbolize_command.cc: `heapwarden symbolize FILE [-o OUT]`: adds function, file and
-// line to a raw report and marks it symbolized. The preload runs this in a helper
-// process when a bare-preloaded program exits, so it prints nothing on success, reads
-// no terminal and never waits on the network (see Symbolizer).
+// symbolize_command.cc: `heapwarden symbolize FILE [-o OUT] [--summary]`: adds function,
+// file and line to a raw report and marks it symbolized. The preload runs this in a
+// helper process when a bare-preloaded program exits, so it reads no terminal and never
+// waits on the network (see Symbolizer), and prints nothing on success unless asked for
+// the summary (the `summary` option): then it prints what `heapwarden run` prints.
 // Report side (tool).
 #include <iostream>
 #include <string>
@@ -12,6 +13,7 @@
 #include "report/leak_summary.h"
 #include "report/report_fields.h"
 #include "report/report_io.h"
+#include "report/report_text.h"
 #include "report/suppressions.h"
 #include "report/symbolize_report.h"
 #include "report/symbolizer.h"
@@ -39,6 +41,7 @@ void ApplySuppressionsRanWith(nlohmann::json& report) {
 int SymbolizeMain(const std::vector<std::string>& args) {
   std::string file;
   std::string output;
+  bool summary = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "-h" || arg == "--help") {
@@ -49,6 +52,10 @@ int SymbolizeMain(const std::vector<std::string>& args) {
       if (i + 1 >= args.size())
         return UsageError("symbolize", absl::StrCat(arg, ": missing file name"));
       output = args[++i];
+      continue;
+    }
+    if (arg == "--summary") {
+      summary = true;
       continue;
     }
     if (arg.starts_with("--output=")) {
@@ -73,13 +80,19 @@ int SymbolizeMain(const std::vector<std::string>& args) {
   // Already symbolized and nowhere else to put it: nothing to do (and rewriting would
   // only race with a reader for no gain).
   bool symbolized = report::IsSymbolized(*report);
-  if (symbolized && output == file) return kExitOk;
-  if (!symbolized) {
-    report::Symbolizer symbolizer;
-    report::SymbolizeReport(*report, symbolizer);
-    ApplySuppressionsRanWith(*report);
+  absl::Status status = absl::OkStatus();
+  if (!symbolized || output != file) {
+    if (!symbolized) {
+      report::Symbolizer symbolizer;
+      report::SymbolizeReport(*report, symbolizer);
+      ApplySuppressionsRanWith(*report);
+    }
+    status = report::WriteReportAtomically(output, *report);
   }
-  absl::Status status = report::WriteReportAtomically(output, *report);
+  if (summary) {
+    report::RenderText(*report, report::TextOptions{}, std::cerr);
+    if (status.ok()) PrintError(absl::StrCat("report written to ", output));
+  }
   if (!status.ok()) {
     PrintError(status.message());
     return kExitFailure;

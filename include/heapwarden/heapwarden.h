@@ -48,6 +48,15 @@ typedef struct heapwarden_trim_result {
   int ok;                  /* 1 when a trim ran, 0 when heapwarden is inactive */
 } heapwarden_trim_result;
 
+/* One tag path's figures: its own (allocations made under exactly that path) and its
+ * total (that path and every path under it: "load" with "load/map"). */
+struct heapwarden_tag_figures {
+  uint64_t live_bytes;            /* own, live now */
+  uint64_t peak_live_bytes;       /* own, the highest live_bytes so far */
+  uint64_t total_live_bytes;      /* with every path below, live now */
+  uint64_t total_peak_live_bytes; /* with every path below, the highest so far */
+};
+
 /* The implementation's table; an ABI detail, use the functions below. */
 typedef struct heapwarden_api_v1 {
   uint32_t size; /* sizeof(heapwarden_api_v1) of the implementation */
@@ -60,6 +69,7 @@ typedef struct heapwarden_api_v1 {
   int (*tag_stats)(const char* tag, uint64_t* live_bytes, uint64_t* peak_live_bytes);
   /* Appended later: check `size` before use (heapwarden_internal_has). */
   int (*start)(const char* options);
+  int (*tag_figures)(const char* tag, struct heapwarden_tag_figures* out);
 } heapwarden_api_v1;
 
 /* Returns the implementation's table. Exported by the preload and by libheapwarden,
@@ -177,14 +187,29 @@ static inline int heapwarden_stats(struct heapwarden_stats* out) {
 
 /* heapwarden_tag_stats()
  *
- * Live and peak bytes of one tag path ("epoch/load_batch"). Returns 0, or -1 when the
- * tag is unknown or heapwarden inactive (outputs then 0). */
+ * Live and peak bytes of one tag path ("epoch/load_batch"), its own: without the paths
+ * below it (heapwarden_tag_figures() has both). Returns 0, or -1 when the tag is
+ * unknown or heapwarden inactive (outputs then 0). */
 static inline int heapwarden_tag_stats(const char* tag, uint64_t* live_bytes,
                                        uint64_t* peak_live_bytes) {
   const heapwarden_api_v1* api = heapwarden_internal_api();
   if (api) return api->tag_stats(tag, live_bytes, peak_live_bytes);
   *live_bytes = 0;
   *peak_live_bytes = 0;
+  return -1;
+}
+
+/* heapwarden_tag_figures()
+ *
+ * One tag path's own and total figures (struct heapwarden_tag_figures): the total of
+ * "load" counts "load/map" too, its own figures do not. Returns 0, or -1 when the tag
+ * is unknown or heapwarden inactive (outputs then 0). Does not allocate; linear in the
+ * number of tag paths. */
+static inline int heapwarden_tag_figures(const char* tag, struct heapwarden_tag_figures* out) {
+  const heapwarden_api_v1* api = heapwarden_internal_api();
+  if (api && heapwarden_internal_has(api, tag_figures)) return api->tag_figures(tag, out);
+  struct heapwarden_tag_figures zero = {0, 0, 0, 0};
+  *out = zero;
   return -1;
 }
 
@@ -197,6 +222,7 @@ heapwarden_trim_result heapwarden_trim(void);
 int heapwarden_snapshot(const char* path);
 int heapwarden_stats(struct heapwarden_stats* out);
 int heapwarden_tag_stats(const char* tag, uint64_t* live_bytes, uint64_t* peak_live_bytes);
+int heapwarden_tag_figures(const char* tag, struct heapwarden_tag_figures* out);
 #endif /* HEAPWARDEN_NO_INLINE_API */
 
 #ifdef __cplusplus

@@ -5,7 +5,8 @@
 // unchanged, and does nothing costly, when heapwarden is not loaded (every function
 // then returns the "inactive" value it documents). Nothing here throws, and nothing
 // allocates through malloc, except where said (Allocator and Resource are allocators:
-// they allocate, and throw std::bad_alloc as allocators do).
+// they allocate, and throw std::bad_alloc as allocators do; a Resource over its budget
+// throws BudgetError, a std::bad_alloc that says which budget refused).
 //
 //   void LoadBatch(const File& f) {
 //     HEAPWARDEN_TAG("load_batch");      // until the end of this scope
@@ -22,6 +23,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <memory_resource>
@@ -134,21 +136,36 @@ inline TrimResult trim() noexcept {
 inline bool snapshot(const char* path) noexcept { return heapwarden_snapshot(path) == 0; }
 inline bool snapshot(const std::string& path) noexcept { return snapshot(path.c_str()); }
 
-// Live and peak bytes of one tag path.
+// Live and peak bytes of one tag path: its own, and its total with the paths below it.
+// For "load" with a nested "load/map": live_bytes counts what was allocated under
+// exactly "load", total_live_bytes adds "load/map" (and "load/map/...").
 struct TagStats {
   bool found = false;  // false: no allocation was ever made under that path, or inactive
-  uint64_t live_bytes = 0;
-  uint64_t peak_live_bytes = 0;
+  uint64_t live_bytes = 0;             // own: allocated under exactly this path
+  uint64_t peak_live_bytes = 0;        // own: the highest live_bytes so far
+  uint64_t total_live_bytes = 0;       // this path and every path under it
+  uint64_t total_peak_live_bytes = 0;  // the highest total_live_bytes so far
 };
 
 // tag_stats()
 //
 // The figures of a whole slash-joined tag path ("epoch/load_batch"), exact: frees on
-// any thread are charged to the tag the block was allocated under. Thread-safe; does
-// not allocate; linear in the number of tag paths. Unknown path or inactive: `found`
-// false and zeroes.
+// any thread are charged to the tag the block was allocated under. A total is read as
+// two counters a moment apart: while threads allocate under the path, it can be off by
+// what they moved in that moment. Thread-safe; does not allocate; linear in the number
+// of tag paths. Unknown path or inactive: `found` false and zeroes.
 inline TagStats tag_stats(const char* tag) noexcept {
   TagStats out;
+  struct heapwarden_tag_figures figures;
+  if (heapwarden_tag_figures(tag, &figures) == 0) {
+    out.found = true;
+    out.live_bytes = figures.live_bytes;
+    out.peak_live_bytes = figures.peak_live_bytes;
+    out.total_live_bytes = figures.total_live_bytes;
+    out.total_peak_live_bytes = figures.total_peak_live_bytes;
+    return out;
+  }
+  // A heapwarden older than the totals: its own figures only.
   out.found = heapwarden_tag_stats(tag, &out.live_bytes, &out.peak_live_bytes) == 0;
   return out;
 }
@@ -311,9 +328,44 @@ struct BudgetExceeded {
   std::size_t budget;      // its budget at that moment
 };
 
+// BudgetError
+//
+// What a Resource throws when it refuses an allocation over its budget. A
+// std::bad_alloc, so code that handles running out of memory handles it too; what()
+// says that a budget refused, not the system:
+//
+//   heapwarden::Resource "cache" over budget: 1048576 bytes requested, 66060288 bytes
+//   live, budget 67108864 bytes
+//
+// (one line). Copying it never allocates or throws: the message lives in the object,
+// with a tag longer than 128 characters cut short.
+class BudgetError : public std::bad_alloc {
+ public:
+  BudgetError(const char* tag, std::size_t requested, std::size_t live_bytes,
+              std::size_t budget) noexcept
+      : requested_(requested), live_bytes_(live_bytes), budget_(budget) {
+    std::snprintf(message_, sizeof(message_),
+                  "heapwarden::Resource \"%.128s\" over budget: %zu bytes requested, %zu bytes "
+                  "live, budget %zu bytes",
+                  tag != nullptr ? tag : "", requested, live_bytes, budget);
+  }
+
+  const char* what() const noexcept override { return message_; }
+  // The refused allocation's size, the resource's live bytes then, and its budget then.
+  std::size_t requested() const noexcept { return requested_; }
+  std::size_t live_bytes() const noexcept { return live_bytes_; }
+  std::size_t budget() const noexcept { return budget_; }
+
+ private:
+  std::size_t requested_;
+  std::size_t live_bytes_;
+  std::size_t budget_;
+  char message_[256];
+};
+
 // What the handler decides.
 enum class BudgetAction {
-  kRefuse,  // the allocation fails: std::bad_alloc is thrown to the caller
+  kRefuse,  // the allocation fails: BudgetError (a std::bad_alloc) is thrown to the caller
   kRetry,   // check again: the handler released memory of this resource or raised its budget
   kAllow,   // serve it anyway, over budget (a soft limit that only reports)
 };
@@ -338,8 +390,9 @@ using BudgetHandler = std::function<BudgetAction(const BudgetExceeded&)>;
 // upstream's own overhead not included), whether or not heapwarden is loaded.
 //
 // Budget: an allocation that would take live_bytes() over budget() is refused with
-// std::bad_alloc, or, when a BudgetHandler was given, the handler decides (refuse,
-// retry, allow). No budget: kNoBudget.
+// BudgetError (a std::bad_alloc naming the tag, the budget and the request), or, when a
+// BudgetHandler was given, the handler decides (refuse, retry, allow). No budget:
+// kNoBudget.
 //
 // Thread-safety: allocate and deallocate are thread-safe when the upstream's are (the
 // default's are); the figures are atomics. Not copyable or movable: containers hold its
@@ -355,7 +408,7 @@ class Resource : public std::pmr::memory_resource {
                     std::pmr::memory_resource* upstream = std::pmr::new_delete_resource())
       : Resource(std::move(tag), kNoBudget, BudgetHandler(), upstream) {}
 
-  // A budget that is enforced by throwing std::bad_alloc.
+  // A budget that is enforced by throwing BudgetError.
   Resource(std::string tag, std::size_t budget_bytes,
            std::pmr::memory_resource* upstream = std::pmr::new_delete_resource())
       : Resource(std::move(tag), budget_bytes, BudgetHandler(), upstream) {}
@@ -383,8 +436,8 @@ class Resource : public std::pmr::memory_resource {
 
  protected:
   // Reserves `bytes` under the budget, then allocates them from the upstream with the
-  // tag applied. Throws std::bad_alloc when refused, or what the upstream or the
-  // handler throws; nothing stays reserved then.
+  // tag applied. Throws BudgetError when refused, or what the upstream or the handler
+  // throws; nothing stays reserved then.
   void* do_allocate(std::size_t bytes, std::size_t alignment) override {
     const std::size_t live = Reserve(bytes);
     void* p;
@@ -414,7 +467,7 @@ class Resource : public std::pmr::memory_resource {
 
  private:
   // Adds `bytes` to live_ if the budget allows (or the handler says so); returns the
-  // new live figure. Throws std::bad_alloc when refused.
+  // new live figure. Throws BudgetError when refused.
   std::size_t Reserve(std::size_t bytes) {
     for (;;) {
       std::size_t live = live_.load(std::memory_order_relaxed);
@@ -431,7 +484,7 @@ class Resource : public std::pmr::memory_resource {
       if (action == BudgetAction::kAllow) {
         return live_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
       }
-      if (action != BudgetAction::kRetry) throw std::bad_alloc();
+      if (action != BudgetAction::kRetry) throw BudgetError(tag_.c_str(), bytes, live, budget);
     }
   }
 

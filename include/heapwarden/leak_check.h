@@ -70,6 +70,34 @@ uint64_t heapwarden_leak_check_begin(void) HEAPWARDEN_LEAK_CHECK_WEAK;
 int heapwarden_leak_check_end(uint64_t window, struct heapwarden_leak_check_result* out)
     HEAPWARDEN_LEAK_CHECK_WEAK;
 
+/* heapwarden_leak_check_verdict()
+ *
+ * Closes window `window` as heapwarden_leak_check_end() does (filling *out), then
+ * judges its leaks as the exit gate judges the whole run's (`heapwarden run
+ * --fail-on-leak`, `heapwarden check`): the built-in suppressions and the
+ * `suppressions` file the process runs with are applied, and the window fails when its
+ * unsuppressed direct + indirect leaks exceed `max_leak_bytes` (HEAPWARDEN_OPTIONS,
+ * or the flags of `heapwarden run`). Symbols and suppressions are the heapwarden
+ * tool's work: it runs in a helper process, so none of it is allocated in this
+ * process. On a failure, `message` receives the tool's leak report (LeakSanitizer's
+ * layout, symbolized), NUL-terminated and cut to `size` bytes.
+ *
+ * Returns 1 when the window's leaks fail, 0 when they pass (none, all suppressed, or
+ * within max_leak_bytes), -1 as heapwarden_leak_check_end() (nothing judged). A window
+ * without leaks costs what heapwarden_leak_check_end() does; one with leaks adds the
+ * tool's run (tens of milliseconds to read the debug information). When the tool
+ * cannot run (not next to heapwarden's library, not at its installed path, not in
+ * PATH) the raw bytes against max_leak_bytes decide, and `message` says so.
+ *
+ * `skip_frames`: how many frames above the caller's own also hold no data of the
+ * program and are left out of the scan with it. A test framework's hook runs in frames
+ * the test's own code used a moment before, and their unused slots still hold its
+ * pointers: scanned, they would hide its leaks. The GoogleTest listener passes 1
+ * (GoogleTest's event dispatcher); 0 scans from the caller's caller. */
+int heapwarden_leak_check_verdict(uint64_t window, int skip_frames,
+                                  struct heapwarden_leak_check_result* out, char* message,
+                                  size_t size) HEAPWARDEN_LEAK_CHECK_WEAK;
+
 /* heapwarden_leak_check_available()
  *
  * 1 when heapwarden is loaded (preloaded or linked) and tracking. */

@@ -92,11 +92,29 @@ HW_EXPORT int heapwarden_tag_stats(const char* tag, uint64_t* live_bytes,
   return -1;
 }
 
+HW_EXPORT int heapwarden_tag_figures(const char* tag, struct heapwarden_tag_figures* out) {
+  memset(out, 0, sizeof(*out));
+  auto& recorder = TheRecorder();
+  if (!recorder.active() || tag == nullptr) return -1;
+  TagTable& tags = recorder.tags();
+  for (uint32_t id = 1; id < tags.size(); ++id) {
+    if (strcmp(tags.path(id), tag) == 0) {
+      out->live_bytes = tags.stats(id).live_bytes.load(std::memory_order_relaxed);
+      out->peak_live_bytes = tags.stats(id).peak_live_bytes.load(std::memory_order_relaxed);
+      out->total_live_bytes = tags.total_live_bytes(id);
+      out->total_peak_live_bytes =
+          tags.stats(id).total_peak_live_bytes.load(std::memory_order_relaxed);
+      return 0;
+    }
+  }
+  return -1;
+}
+
 HW_EXPORT const heapwarden_api_v1* heapwarden_get_api_v1(void) {
   static const heapwarden_api_v1 kApi = {
       sizeof(heapwarden_api_v1), heapwarden_active, heapwarden_tag_push, heapwarden_tag_pop,
       heapwarden_trim,           heapwarden_snapshot, heapwarden_stats,  heapwarden_tag_stats,
-      heapwarden_start,
+      heapwarden_start,          heapwarden_tag_figures,
   };
   return &kApi;
 }

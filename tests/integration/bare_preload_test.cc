@@ -60,6 +60,28 @@ TEST(BarePreload, UnknownOptionWarnsOnceAndIsIgnored) {
   EXPECT_TRUE(WaitForFile(report_path)) << "an unknown key must not stop the report";
 }
 
+// Like `heapwarden run`, and like LeakSanitizer, the bare preload prints the summary
+// at exit -- leaks first, named -- on stderr; summary=0 keeps stderr the program's own.
+TEST(BarePreload, PrintsTheSummaryAtExitUnlessTurnedOff) {
+  TempDir dir;
+  CommandResult plain = RunCommand(kLeaksKnown);
+  CommandResult on = RunCommand(UnderPreload(kLeaksKnown, "output=" + dir.File("on.json")));
+  EXPECT_EQ(on.exit_status, 0) << on.Describe();
+  EXPECT_EQ(on.out, plain.out);
+  EXPECT_NE(on.err.find("ERROR: heapwarden: detected memory leaks"), std::string::npos) << on.err;
+  EXPECT_NE(on.err.find("Direct leak of 1337 byte(s) in 1 object(s) allocated from:"),
+            std::string::npos) << on.err;
+  EXPECT_NE(on.err.find(" in leak_malloc"), std::string::npos) << on.err;
+  EXPECT_NE(on.err.find("SUMMARY: heapwarden: "), std::string::npos) << on.err;
+  EXPECT_NE(on.err.find("report written to " + dir.File("on.json")), std::string::npos) << on.err;
+
+  CommandResult off =
+      RunCommand(UnderPreload(kLeaksKnown, "output=" + dir.File("off.json") + ":summary=0"));
+  EXPECT_EQ(off.exit_status, 0) << off.Describe();
+  EXPECT_EQ(off.err, plain.err);
+  EXPECT_TRUE(WaitForFile(dir.File("off.json")));
+}
+
 // follow_fork (default on): parent and child each write their own report, naming only
 // their own leak.
 TEST(BarePreload, ForkedChildWritesItsOwnReport) {

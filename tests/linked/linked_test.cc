@@ -122,6 +122,22 @@ TEST_P(AllocatorTags, TagsHoldExactBytes) {
     // heapwarden::tag_stats() inside the program agrees.
     EXPECT_EQ(inprocess[tag], bytes_text + " " + bytes_text + " 1") << run.out;
   }
+  // Tag totals: "load" has 2000 bytes of its own and 3000 under "load/map".
+  EXPECT_NE(run.out.find("totals load 2000 5000 5000\n"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("totals load/map 3000 3000 3000\n"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("freed load 2000 2000 5000\n"), std::string::npos) << run.out;
+  const auto* load = FindTag(snap, "load");
+  ASSERT_NE(load, nullptr) << snap["tags"].dump();
+  EXPECT_EQ(load->value("live_bytes", int64_t{-1}), 2000) << load->dump();
+  EXPECT_EQ(load->value("total_live_bytes", int64_t{-1}), 5000) << load->dump();
+  EXPECT_EQ(load->value("total_bytes_allocated", int64_t{-1}), 5000) << load->dump();
+  EXPECT_EQ(load->value("total_allocations", int64_t{-1}), 2) << load->dump();
+  const auto* load_done = FindTag(fin, "load");
+  ASSERT_NE(load_done, nullptr) << fin["tags"].dump();
+  EXPECT_EQ(load_done->value("total_live_bytes", int64_t{-1}), 0) << load_done->dump();
+  EXPECT_EQ(load_done->value("total_peak_live_bytes", int64_t{-1}), 5000) << load_done->dump();
+  EXPECT_EQ(load_done->value("peak_live_bytes", int64_t{-1}), 2000) << load_done->dump();
+
   // Each tagged block sits at a site carrying its tag.
   for (const auto& site : snap["sites"]) {
     if (site.value("tag", "") == "embeddings") {
@@ -187,7 +203,8 @@ TEST(ResourceBudget, RefusesByExceptionAndThroughTheHandler) {
     CommandResult run = RunCommand(c.command);
     EXPECT_EQ(run.exit_status, 0) << run.out << run.Describe();
     EXPECT_EQ(run.out.find("FAIL"), std::string::npos) << run.out;
-    for (const char* check : {"throw.refused", "throw.upstream_untouched", "throw.vector",
+    for (const char* check : {"throw.refused", "throw.type", "throw.what",
+                              "throw.upstream_untouched", "throw.vector",
                               "callback.called", "callback.arguments", "callback.refused",
                               "callback.retry", "callback.allow"}) {
       EXPECT_NE(run.out.find(std::string("ok ") + check + "\n"), std::string::npos)
@@ -303,6 +320,41 @@ TEST_F(LinkedLeaks, SharedLibraryReportsTheSameLeaksAsThePreload) {
 
 TEST_F(LinkedLeaks, StaticLibraryReportsTheSameLeaksAsThePreload) {
   ExpectSameLeaks(HW_PROGRAM_leaks_known_static);
+}
+
+// libheapwarden.a inside the executable: the tool that symbolizes at exit is found
+// without PATH (next to the executable's directory here, at the configured install
+// path when installed), and heapwarden's own frames -- the wrapper of main under every
+// stack -- are not in the report although they are in the program's module.
+TEST_F(LinkedLeaks, StaticLibraryFindsTheToolAndHidesItsOwnFrames) {
+  const std::string path = dir_->File("static_own_frames.json");
+  Command command = Linked({.argv = {HW_PROGRAM_leaks_known_static}}, "output=" + path);
+  command.set_env["PATH"] = "/usr/bin:/bin";  // no heapwarden there
+  CommandResult run = RunCommand(command);
+  ASSERT_EQ(run.exit_status, 0) << run.Describe();
+  EXPECT_EQ(run.err.find("cannot start"), std::string::npos) << run.err;
+  // The summary at exit, as `heapwarden run` prints it (the `summary` option).
+  EXPECT_NE(run.err.find("Direct leak of 1337 byte(s)"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("SUMMARY: heapwarden: "), std::string::npos) << run.err;
+  nlohmann::json report = MustLoad(path, run);
+  EXPECT_TRUE(report["heapwarden"].value("symbolized", false)) << "not symbolized: " << run.err;
+  // Version 2 keeps frames apart and refers to them by id.
+  std::map<int64_t, const nlohmann::json*> by_id;
+  if (report.contains("frames")) {
+    for (const auto& f : report["frames"]) by_id[f.value("id", int64_t{-1})] = &f;
+  }
+  int frames = 0;
+  for (const auto& stack : report["stacks"]) {
+    for (const auto& ref : stack["frames"]) {
+      const nlohmann::json* frame = &ref;
+      if (ref.is_number_integer() && by_id.count(ref.get<int64_t>())) frame = by_id[ref.get<int64_t>()];
+      const std::string function = frame->is_object() ? frame->value("function", "") : "";
+      ++frames;
+      EXPECT_EQ(function.find("MainWrapper"), std::string::npos) << stack.dump();
+      EXPECT_NE(function, "exit") << stack.dump();
+    }
+  }
+  EXPECT_GT(frames, 0);
 }
 
 // A linked program under `heapwarden run`: the preload comes first and serves malloc, the

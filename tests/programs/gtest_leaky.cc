@@ -13,7 +13,7 @@
 
 #include "escape.h"
 #include "gtest/gtest.h"
-#include "leak_check_listener.h"
+#include "heapwarden/leak_check_listener.h"
 
 namespace {
 

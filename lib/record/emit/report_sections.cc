@@ -51,6 +51,16 @@ void WriteTagsJson(JsonBuffer& j, Recorder& r) {
       per_tag.get()[s.tag_id].allocations += s.allocations();
       per_tag.get()[s.tag_id].bytes_allocated += s.bytes_allocated();
     }
+    // Totals: each tag's own counts added to every ancestor's ("load" gets "load/map").
+    Scratch<PerTag> total(tag_count);
+    if (total.get() != nullptr) {
+      for (uint32_t tag = 1; tag < tag_count; ++tag) {
+        for (uint32_t a = tag; a != TagTable::kNoTag; a = tags.parent(a)) {
+          total.get()[a].allocations += per_tag.get()[tag].allocations;
+          total.get()[a].bytes_allocated += per_tag.get()[tag].bytes_allocated;
+        }
+      }
+    }
     for (uint32_t tag = 1; tag < tag_count; ++tag) {
       j.BeginObject();
       j.String("tag", tags.path(tag));
@@ -58,6 +68,13 @@ void WriteTagsJson(JsonBuffer& j, Recorder& r) {
       j.Uint("bytes_allocated", per_tag.get()[tag].bytes_allocated);
       j.Uint("live_bytes", Sane(tags.stats(tag).live_bytes.load(std::memory_order_relaxed)));
       j.Uint("peak_live_bytes", tags.stats(tag).peak_live_bytes.load(std::memory_order_relaxed));
+      if (total.get() != nullptr) {
+        j.Uint("total_allocations", total.get()[tag].allocations);
+        j.Uint("total_bytes_allocated", total.get()[tag].bytes_allocated);
+      }
+      j.Uint("total_live_bytes", Sane(tags.total_live_bytes(tag)));
+      j.Uint("total_peak_live_bytes",
+             tags.stats(tag).total_peak_live_bytes.load(std::memory_order_relaxed));
       j.EndObject();
     }
   }

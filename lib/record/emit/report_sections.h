@@ -11,7 +11,10 @@ namespace heapwarden::internal {
 class JsonBuffer;
 class Recorder;
 
-// "tags": [{"tag", "allocations", "bytes_allocated", "live_bytes", "peak_live_bytes"}]
+// "tags": [{"tag", "allocations", "bytes_allocated", "live_bytes", "peak_live_bytes",
+//           "total_allocations", "total_bytes_allocated", "total_live_bytes",
+//           "total_peak_live_bytes"}]: the tag's own figures, and its totals with every
+// tag path below it ("load" with "load/map").
 // One pass over the sites (not one per tag).
 void WriteTagsJson(JsonBuffer& j, Recorder& r);
 

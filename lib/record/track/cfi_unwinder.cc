@@ -671,4 +671,25 @@ __attribute__((noinline)) int CfiBacktrace(uintptr_t* frames, int max_frames, ui
   return found ? count : -1;
 }
 
+__attribute__((noinline)) uintptr_t CfiStackAbove(int frames) {
+  const uintptr_t top = StackTop();
+  if (top == 0) return 0;
+  uintptr_t pc, sp, bp;
+  asm volatile(
+      "lea 0(%%rip), %0\n\t"
+      "mov %%rsp, %1\n\t"
+      "mov %%rbp, %2"
+      : "=r"(pc), "=r"(sp), "=r"(bp));
+  // Out of this function, then of the caller and `frames` more.
+  for (int step = 0; step <= frames + 1; ++step) {
+    uintptr_t bp_slot;
+    uint32_t step_flags;
+    if (StepOut(pc, sp, bp, step == 0 ? pc : pc - 1, top, &bp_slot, &step_flags) != kStepOk ||
+        pc == 0) {
+      return 0;
+    }
+  }
+  return sp;
+}
+
 }  // namespace heapwarden::internal

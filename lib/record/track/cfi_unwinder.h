@@ -26,6 +26,14 @@ namespace heapwarden::internal {
 // holds only frames[0], and the count is the previous walk's.
 int CfiBacktrace(uintptr_t* frames, int max_frames, uintptr_t caller, bool* same_as_last = nullptr);
 
+// CfiStackAbove()
+//
+// The stack pointer of the calling thread once the function calling this one and
+// `frames` more of its callers have returned (with 0: the caller's own CFA), or 0 when
+// a frame cannot be unwound. A leak scan of the thread's stack that starts there leaves out
+// those frames, whose unused slots hold leftovers of code that ran before.
+uintptr_t CfiStackAbove(int frames);
+
 // Forget cached rules: code may have been unloaded (dlclose) and other code mapped
 // at the same addresses.
 void CfiInvalidateCache();

@@ -18,17 +18,37 @@ using SetCacheSizeFn = int (*)(unw_addr_space_t, size_t, int);
 BacktraceFn g_backtrace = nullptr;
 
 // Where heapwarden's own code is mapped, when it is a shared object of its own (the
-// preload, libheapwarden.so): its frames never belong in a report, wherever they
-// appear in a stack (the preload's wrapper of main sits under every one).
+// preload, libheapwarden.so), or its own section inside the program
+// (libheapwarden.a): its frames never belong in a report, wherever they appear in a
+// stack (the wrapper of main sits under every one).
 uintptr_t g_own_start = 0;
 uintptr_t g_own_end = 0;
+
+}  // namespace
+}  // namespace heapwarden::internal
+
+// The section of heapwarden's functions that can sit under the program's frames (the
+// wrapper of main, exit's; HW_OWN_TEXT in lifecycle.cc); the linker defines its bounds.
+// Weak: a build without such functions (unit tests) has neither.
+extern "C" char __start_heapwarden_text[] __attribute__((weak));
+extern "C" char __stop_heapwarden_text[] __attribute__((weak));
+
+namespace heapwarden::internal {
+namespace {
 
 void FindOwnModule() {
   dl_find_object self;
   if (_dl_find_object(reinterpret_cast<void*>(&FindOwnModule), &self) != 0) return;
   const link_map* map = self.dlfo_link_map;
-  // Linked statically, heapwarden is part of the program: nothing to hide then.
-  if (map == nullptr || map->l_name == nullptr || map->l_name[0] == '\0') return;
+  if (map == nullptr || map->l_name == nullptr || map->l_name[0] == '\0') {
+    // Linked statically (libheapwarden.a), heapwarden is part of the program's module:
+    // its own frames are those of its section.
+    if (__start_heapwarden_text != nullptr && __stop_heapwarden_text > __start_heapwarden_text) {
+      g_own_start = reinterpret_cast<uintptr_t>(__start_heapwarden_text);
+      g_own_end = reinterpret_cast<uintptr_t>(__stop_heapwarden_text);
+    }
+    return;
+  }
   g_own_start = reinterpret_cast<uintptr_t>(self.dlfo_map_start);
   g_own_end = reinterpret_cast<uintptr_t>(self.dlfo_map_end);
 }

@@ -5,6 +5,8 @@
 //   "index"       std::map<int, Row> of 50 rows: nodes of an implementation-defined size;
 //                 the expected bytes come from a twin map whose allocator counts
 //   "arena"       heapwarden::Resource: 3000 + 1000 bytes through std::pmr
+//   "load"        2000 bytes of its own, and "load/map" under it 3000: tag_stats("load")
+//                 says 2000 own and 5000 in total ("totals TAG OWN TOTAL TOTAL_PEAK")
 //
 // Usage: allocator_tags SNAPSHOT_PATH
 // Writes a snapshot while everything is live, then prints one "expect TAG BYTES" line per
@@ -51,6 +53,13 @@ void PrintInProcess(const char* tag) {
               static_cast<unsigned long long>(t.peak_live_bytes), t.found ? 1 : 0);
 }
 
+void PrintTotals(const char* what, const char* tag) {
+  heapwarden::TagStats t = heapwarden::tag_stats(tag);
+  std::printf("%s %s %llu %llu %llu\n", what, tag, static_cast<unsigned long long>(t.live_bytes),
+              static_cast<unsigned long long>(t.total_live_bytes),
+              static_cast<unsigned long long>(t.total_peak_live_bytes));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -72,6 +81,15 @@ int main(int argc, char** argv) {
   void* a = arena.allocate(3000);
   void* b = arena.allocate(1000, 64);
 
+  void* load_own;
+  void* load_map;
+  {
+    heapwarden::ScopedTag load("load");
+    load_own = ::operator new(2000);
+    heapwarden::ScopedTag map("map");
+    load_map = ::operator new(3000);
+  }
+
   const bool snapshot = heapwarden::snapshot(argv[1]);
   std::printf("snapshot %d\n", snapshot ? 1 : 0);
   std::printf("expect embeddings %zu\n", embeddings.capacity() * sizeof(float));
@@ -80,6 +98,12 @@ int main(int argc, char** argv) {
   PrintInProcess("embeddings");
   PrintInProcess("index");
   PrintInProcess("arena");
+
+  PrintTotals("totals", "load");
+  PrintTotals("totals", "load/map");
+  ::operator delete(load_map);
+  PrintTotals("freed", "load");  // the child freed: the total peak stays
+  ::operator delete(load_own);
 
   arena.deallocate(b, 1000, 64);
   arena.deallocate(a, 3000);

@@ -4,6 +4,7 @@
 // no allocator. Prints "ok NAME" or "FAIL NAME: why" per check; exits 1 on a failure.
 // Runs alike with or without heapwarden: the budget is the Resource's own.
 #include <cstdio>
+#include <cstring>
 #include <memory_resource>
 #include <new>
 #include <vector>
@@ -46,8 +47,19 @@ void ThrowingBudget() {
   bool threw = false;
   try {
     budgeted.deallocate(budgeted.allocate(2000), 2000);  // must throw before
-  } catch (const std::bad_alloc&) {
+  } catch (const std::bad_alloc& e) {
     threw = true;
+    // heapwarden's own type, whose message names the resource, the request and the
+    // budget: a refusal must not read as the system running out of memory.
+    const auto* refused = dynamic_cast<const heapwarden::BudgetError*>(&e);
+    const char* what = e.what();
+    Check(refused != nullptr && refused->requested() == 2000 && refused->live_bytes() == 3000 &&
+              refused->budget() == 4096,
+          "throw.type", "not a heapwarden::BudgetError of 2000 requested, 3000 live, 4096 budget");
+    Check(std::strstr(what, "\"budget/throw\"") != nullptr && std::strstr(what, "2000") != nullptr &&
+              std::strstr(what, "4096") != nullptr && std::strstr(what, "over budget") != nullptr,
+          "throw.what", what);
+    std::printf("what(): %s\n", what);
   }
   Check(threw, "throw.refused", "the allocation over budget did not throw std::bad_alloc");
   Check(upstream.allocations == 1, "throw.upstream_untouched", "the refused one reached upstream");
