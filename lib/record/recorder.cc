@@ -13,6 +13,8 @@
 #include "record/leak_classifier.h"
 #include "record/mapped_regions.h"
 #include "record/proc_stats.h"
+#include "record/python_frame_table.h"
+#include "record/python_stack.h"
 #include "record/log.h"
 #include "record/report_writer.h"
 #include "record/service_thread.h"
@@ -62,6 +64,8 @@ bool Recorder::Init(const char* options_text) {
     return false;
   }
   InitStackCapture();
+  InitPythonStacks(options_.python_frames == kPythonFramesOn && depth_ > 1);
+  python_frames_ = PythonStacksActive();
   InitFreeChecks(*this);
   if (!peak_.Init()) Warn("cannot reserve the peak buffers; the report's peak will have no sites");
   active_.store(true, std::memory_order_release);
@@ -74,15 +78,25 @@ bool Recorder::Init(const char* options_text) {
 void Recorder::OnAllocate(void* p, size_t size, AllocKind kind, uintptr_t caller) {
   uintptr_t frames[kMaxFrames];
   bool same_stack = false;
-  int depth = CaptureStack(frames, depth_, caller, &same_stack);
+  // A thread running Python: every native frame is walked, so that each evaluation
+  // frame is seen and replaced by the Python frames it runs (python_stack.h).
+  PythonChain chain;
+  const bool python = python_frames_ && ReadPythonChain(&chain);
+  const int max_frames = python ? kMaxFrames : depth_;
+  const uint64_t python_signature = python ? chain.signature : 0;
+  int depth = CaptureStack(frames, max_frames, caller, &same_stack);
   const uint32_t tag = t_state.tag_id;
   uint32_t site_id = t_state.last_site;
-  if (!same_stack || site_id == SiteTable::kOverflowSite || t_state.last_site_tag != tag) {
-    // The same stack under another tag: the walk did not fill the frames in.
-    if (same_stack) depth = CaptureStack(frames, depth_, caller);
+  if (!same_stack || site_id == SiteTable::kOverflowSite || t_state.last_site_tag != tag ||
+      t_state.last_python_signature != python_signature) {
+    // The same stack under another tag or other Python lines: the walk did not fill
+    // the frames in.
+    if (same_stack) depth = CaptureStack(frames, max_frames, caller);
+    if (python) depth = MergePythonFrames(frames, depth, depth < max_frames, chain);
     site_id = sites_.Intern(frames, depth, tag, kSourceHeap);
     t_state.last_site = site_id;
     t_state.last_site_tag = tag;
+    t_state.last_python_signature = python_signature;
   }
   LiveBlock block{reinterpret_cast<uintptr_t>(p), size, kind, site_id, NowMsCoarse()};
   if (!live_.Insert(block)) {
@@ -309,11 +323,13 @@ void Recorder::PrepareFork() {
   // Order matters only in that it is always the same: tags, sites, live blocks.
   tags_.lock().Lock();
   sites_.lock().Lock();
+  LockPythonFrameTable();
   live_.LockAll();
 }
 
 void Recorder::AfterForkParent() {
   live_.UnlockAll();
+  UnlockPythonFrameTable();
   sites_.lock().Unlock();
   tags_.lock().Unlock();
 }
@@ -325,6 +341,7 @@ void Recorder::AfterForkChild() {
   sampled_filter_.ResetAfterFork();
   sites_.ResetAfterFork();
   tags_.ResetAfterFork();
+  PythonStacksAfterForkChild();
   peak_.ResetAfterFork();
   timeline_.ResetAfterFork();
   report_lock_.ResetAfterFork();

@@ -18,6 +18,7 @@
 #include "record/memory_view.h"
 #include "record/mmap_arena.h"
 #include "record/proc_stats.h"
+#include "record/python_frame_table.h"
 #include "record/recorder.h"
 #include "record/report_sections.h"
 
@@ -100,6 +101,17 @@ struct LongLived {
   uint64_t bytes;
   uint32_t oldest_birth_ms;
 };
+
+// A Python frame (python_frame_table.h): named at record time, so no address.
+void WritePythonFrame(JsonBuffer& j, uintptr_t frame) {
+  const PythonFrameInfo* info = PythonFrameAt(PythonFrameId(frame));
+  j.BeginObject();
+  j.String("kind", "python");
+  j.String("function", info != nullptr ? info->function : "??");
+  j.String("file", info != nullptr ? info->file : "??");
+  j.Int("line", info != nullptr ? info->line : 0);
+  j.EndObject();
+}
 
 }  // namespace
 
@@ -225,6 +237,10 @@ int WriteReportFile(Recorder& r, const char* path, bool complete, const int* exi
     j.Uint("id", id);
     j.BeginArray("frames");
     for (uint32_t f = 0; f < st.depth; ++f) {
+      if (IsPythonFrame(st.frames[f])) {
+        WritePythonFrame(j, st.frames[f]);
+        continue;
+      }
       const Module& m = modules.at(st.modules[f]);
       j.BeginObject();
       j.Hex("address", st.frames[f]);
