@@ -23,16 +23,48 @@ const unsigned char* g_runtime = nullptr;  // &_PyRuntime
 PythonTypes g_types{};
 uintptr_t g_eval_start = 0;  // _PyEval_EvalFrameDefault
 uintptr_t g_eval_end = 0;
+// The interpreter's own module (the executable or libpython): its native frames
+// between Python frames are the interpreter's calling glue.
+uintptr_t g_interpreter_start = 0;
+uintptr_t g_interpreter_end = 0;
 bool g_active = false;
 
 std::atomic<uint64_t> g_mismatched{0};
 std::atomic<uint64_t> g_unreadable{0};
 
-// The thread state this thread last checked, and code objects it has checked: after
-// the first SafeCopy of an object, the thread reads it directly (see CheckCode).
+// The thread state this thread last checked.
 __thread uintptr_t t_checked_tstate;
-constexpr int kCodeCacheSize = 64;
-__thread uintptr_t t_checked_code[kCodeCacheSize];
+
+// Objects already checked with SafeCopy (code objects; frames of generators and
+// coroutines, tagged with bit 0): read directly from then on. An object reached from
+// the running thread's frame chain is alive while that thread is in malloc, so an
+// address checked once points at the same kind of object whenever the chain leads to it
+// again. Shared by all threads, lock-free: a set of addresses, open addressing, a few
+// probes; a full neighbourhood only means checking again.
+constexpr uint32_t kCheckedSlots = 1u << 16;
+constexpr int kCheckedProbes = 8;
+std::atomic<uintptr_t> g_checked[kCheckedSlots];
+
+bool WasChecked(uintptr_t key) {
+  uint32_t slot = static_cast<uint32_t>((key >> 3) * 0x9e3779b1u) & (kCheckedSlots - 1);
+  for (int i = 0; i < kCheckedProbes; ++i, slot = (slot + 1) & (kCheckedSlots - 1)) {
+    const uintptr_t v = g_checked[slot].load(std::memory_order_relaxed);
+    if (v == key) return true;
+    if (v == 0) return false;
+  }
+  return false;
+}
+
+void NoteChecked(uintptr_t key) {
+  uint32_t slot = static_cast<uint32_t>((key >> 3) * 0x9e3779b1u) & (kCheckedSlots - 1);
+  for (int i = 0; i < kCheckedProbes; ++i, slot = (slot + 1) & (kCheckedSlots - 1)) {
+    uintptr_t expected = 0;
+    if (g_checked[slot].compare_exchange_strong(expected, key, std::memory_order_relaxed) ||
+        expected == key) {
+      return;
+    }
+  }
+}
 
 // Data stack chunks of the current thread: a frame inside one is read in place.
 constexpr int kMaxChunks = 32;
@@ -71,17 +103,16 @@ bool CheckThreadState(uintptr_t tstate) {
   return runtime == reinterpret_cast<uintptr_t>(g_runtime);
 }
 
-// A code object: its type is checked with one SafeCopy the first time this thread
-// meets it; a live frame keeps its code alive, so the answer holds while it runs.
+// A code object: its type is checked with one SafeCopy the first time it is met; a
+// live frame keeps its code alive, so the answer holds while it runs.
 bool CheckCode(uintptr_t code) {
   if (!Aligned(code)) return false;
-  uintptr_t& slot = t_checked_code[(code >> 4) & (kCodeCacheSize - 1)];
-  if (slot == code) return true;
+  if (WasChecked(code)) return true;
   unsigned char head[256];
   const uint32_t need = g_layout->code_header_bytes;
   if (need > sizeof(head) || !SafeCopy(head, code, need)) return false;
   if (Field<uintptr_t>(head, g_layout->object_type) != g_types.code) return false;
-  slot = code;
+  NoteChecked(code);
   return true;
 }
 
@@ -165,6 +196,11 @@ void InitPythonStacks(bool enabled) {
   g_runtime = static_cast<const unsigned char*>(runtime);
   g_eval_start = reinterpret_cast<uintptr_t>(eval);
   g_eval_end = g_eval_start + symbol->st_size;
+  dl_find_object module;
+  if (_dl_find_object(eval, &module) == 0) {
+    g_interpreter_start = reinterpret_cast<uintptr_t>(module.dlfo_map_start);
+    g_interpreter_end = reinterpret_cast<uintptr_t>(module.dlfo_map_end);
+  }
   g_active = true;
 }
 
@@ -201,10 +237,11 @@ bool ReadPythonChain(PythonChain* chain) {
     unsigned char copy[128];
     const unsigned char* f;
     if (!Aligned(frame) || l.frame_bytes > sizeof(copy)) return false;
-    if (InChunks(chunks, frame, l.frame_bytes)) {
+    if (InChunks(chunks, frame, l.frame_bytes) || WasChecked(frame | 1)) {
       f = reinterpret_cast<const unsigned char*>(frame);
     } else if (SafeCopy(copy, frame, l.frame_bytes)) {  // a generator's or coroutine's frame
       f = copy;
+      NoteChecked(frame | 1);
     } else {
       g_unreadable.fetch_add(1, std::memory_order_relaxed);
       return false;
@@ -244,12 +281,19 @@ bool ReadPythonChain(PythonChain* chain) {
   return count > 0;
 }
 
-int MergePythonFrames(uintptr_t* frames, int depth, bool native_complete, const PythonChain& chain) {
+int MergePythonFrames(uintptr_t* frames, int depth, bool native_complete, const PythonChain& chain,
+                      int max_depth) {
   uintptr_t out[kMaxFrames];
+  if (max_depth > kMaxFrames) max_depth = kMaxFrames;
   int n = 0;
   int p = 0;  // next Python frame of the chain
-  for (int i = 0; i < depth && n < kMaxFrames; ++i) {
+  for (int i = 0; i < depth && n < max_depth; ++i) {
     if (!IsEvalFrame(frames[i])) {
+      // Outside the innermost native frames, the interpreter's own frames between two
+      // Python frames (PyObject_Vectorcall, _PyObject_MakeTpCall, ...) say nothing a
+      // Python user can act on, and make every stack long: they are left out. Native
+      // frames of other modules (an extension calling back into Python) stay.
+      if (p > 0 && frames[i] >= g_interpreter_start && frames[i] < g_interpreter_end) continue;
       out[n++] = frames[i];
       continue;
     }
@@ -269,7 +313,7 @@ int MergePythonFrames(uintptr_t* frames, int depth, bool native_complete, const 
           g_unreadable.fetch_add(1, std::memory_order_relaxed);
           return depth;
         }
-        if (n < kMaxFrames) out[n++] = kPythonFrameTag | id;
+        if (n < max_depth) out[n++] = kPythonFrameTag | id;
       }
       if (chain.entry[k]) {
         closed = true;
@@ -286,7 +330,7 @@ int MergePythonFrames(uintptr_t* frames, int depth, bool native_complete, const 
   }
   // Frames of Python left over while the native stack was walked to its end: an
   // evaluation the walk did not recognise. Matching would shift every group.
-  if (native_complete && chain.complete && p != chain.count && n < kMaxFrames) {
+  if (native_complete && chain.complete && p != chain.count && n < max_depth) {
     g_mismatched.fetch_add(1, std::memory_order_relaxed);
     return depth;
   }

@@ -50,10 +50,12 @@ bool PythonStacksActive();
 bool ReadPythonChain(PythonChain* chain);
 
 // Replaces the native _PyEval_EvalFrameDefault frames of frames[0..depth) with the
-// named Python frames of `chain` (capacity: kMaxFrames). native_complete: the native
-// walk reached the stack's end. Returns the new depth, or `depth` unchanged (the
-// native stack) when the two cannot be matched or a frame cannot be named.
-int MergePythonFrames(uintptr_t* frames, int depth, bool native_complete, const PythonChain& chain);
+// named Python frames of `chain`, keeping the innermost max_depth frames (capacity:
+// kMaxFrames). native_complete: the native walk reached the stack's end. Returns the
+// new depth, or `depth` unchanged (the native stack) when the two cannot be matched or
+// a frame cannot be named.
+int MergePythonFrames(uintptr_t* frames, int depth, bool native_complete, const PythonChain& chain,
+                      int max_depth);
 
 // Counters: stacks left native because the frames did not match the native stack or
 // could not be read.

@@ -79,7 +79,8 @@ void Recorder::OnAllocate(void* p, size_t size, AllocKind kind, uintptr_t caller
   uintptr_t frames[kMaxFrames];
   bool same_stack = false;
   // A thread running Python: every native frame is walked, so that each evaluation
-  // frame is seen and replaced by the Python frames it runs (python_stack.h).
+  // frame is seen, checked against the Python frames and replaced by them
+  // (python_stack.h).
   PythonChain chain;
   const bool python = python_frames_ && ReadPythonChain(&chain);
   const int max_frames = python ? kMaxFrames : depth_;
@@ -92,7 +93,10 @@ void Recorder::OnAllocate(void* p, size_t size, AllocKind kind, uintptr_t caller
     // The same stack under another tag or other Python lines: the walk did not fill
     // the frames in.
     if (same_stack) depth = CaptureStack(frames, max_frames, caller);
-    if (python) depth = MergePythonFrames(frames, depth, depth < max_frames, chain);
+    // The merged stack keeps `depth` frames, Python frames included (SPEC); a stack
+    // that could not be merged keeps its native `depth`.
+    if (python) depth = MergePythonFrames(frames, depth, depth < max_frames, chain, depth_);
+    if (depth > depth_) depth = depth_;
     site_id = sites_.Intern(frames, depth, tag, kSourceHeap);
     t_state.last_site = site_id;
     t_state.last_site_tag = tag;

@@ -172,7 +172,9 @@ TEST(PythonFrames, GeneratorsCoroutinesExceptionsRecursion) {
   TempDir dir;
   const std::string script = Script("shapes.py");
   const std::string report_path = dir.File("shapes.json");
-  auto result = RunCommand(UnderPreload({.argv = {kPython, script}}, "symbolize=0:output=" + report_path));
+  // depth=128 (the most): the 500-deep recursion is still cut, Python frames included.
+  auto result =
+      RunCommand(UnderPreload({.argv = {kPython, script}}, "depth=128:symbolize=0:output=" + report_path));
   ASSERT_EQ(result.exit_status, 0) << result.Describe();
   nlohmann::json report = Load(report_path);
   ExpectBytearraySite(report, 1000001, script, "generator", "gen");
@@ -186,7 +188,8 @@ TEST(PythonFrames, GeneratorsCoroutinesExceptionsRecursion) {
   auto coroutine = PythonFramesOf(FindStack(report, (*SitesOfOneBlock(report, 1000004, 1000004)[0])["stack"].get<int64_t>()));
   ASSERT_GE(coroutine.size(), 2u);
   EXPECT_EQ(coroutine[1].function, "outer_coro") << Describe(coroutine);
-  // 500 deep: the stack is cut (at 128 frames), every frame shown is recurse's.
+  // 500 deep: the stack is cut at 128 frames; every Python frame but the innermost is a
+  // call of recurse on its recursive line.
   auto deep = PythonFramesOf(FindStack(report, (*SitesOfOneBlock(report, 1000010, 1000010)[0])["stack"].get<int64_t>()));
   ASSERT_GE(deep.size(), 100u);
   for (size_t i = 1; i < deep.size(); ++i) {
