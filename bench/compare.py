@@ -46,11 +46,15 @@ PRELOAD_CONFIGS = {
     "hw-exact-system": "mode=exact:backend=system",
     "hw-exact-mimalloc": "mode=exact:backend=mimalloc",
     "hw-sampled-system": "mode=sampled:sample_bytes=524288:backend=system",
+    # The exact mode without Python frames (issue 13): their cost is the difference.
+    "hw-exact-nopy": "mode=exact:backend=system:python_frames=off",
 }
-CONFIGS = ["plain", "hw-exact-system", "hw-exact-mimalloc", "hw-sampled-system", "heaptrack", "valgrind"]
+CONFIGS = ["plain", "hw-exact-system", "hw-exact-nopy", "hw-exact-mimalloc", "hw-sampled-system", "heaptrack",
+           "valgrind"]
 CONFIG_LABEL = {
     "plain": "plain",
     "hw-exact-system": "hw exact system",
+    "hw-exact-nopy": "hw exact, python_frames=off",
     "hw-exact-mimalloc": "hw exact mimalloc",
     "hw-sampled-system": "hw sampled system",
     "heaptrack": "heaptrack",

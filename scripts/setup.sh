@@ -24,6 +24,8 @@ packages=(
   libunwind-dev libdw-dev libelf-dev nlohmann-json3-dev
   # real programs the integration tests and benchmarks run under the preload
   python3 python3-numpy python3-pandas sqlite3 coreutils
+  # Python embedded in a C program (tests/python: libpython3.11 and python3-embed.pc)
+  python3-dev
   # the reference tool the benchmarks compare against
   valgrind
 )

@@ -1,6 +1,7 @@
 // report_io.cc: loads a report file into JSON with validation, and writes one atomically.
 // Report side.
 #include "report/report_io.h"
+#include "report/report_fields.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -74,6 +75,19 @@ bool IsHexAddress(const std::string& s) {
 
 absl::Status ValidateFrame(const json& frame, const std::string& where) {
   if (!frame.is_object()) return NotAReport(absl::StrCat(where, " is not an object"));
+  if (IsPythonFrame(frame)) {  // named at record time: function, file, line; no address
+    for (const char* field : {"function", "file"}) {
+      auto it = frame.find(field);
+      if (it == frame.end() || !it->is_string()) {
+        return NotAReport(absl::StrCat(where, ".", field, " is not a string"));
+      }
+    }
+    auto line = frame.find("line");
+    if (line == frame.end() || !line->is_number_integer()) {
+      return NotAReport(absl::StrCat(where, ".line is not an integer"));
+    }
+    return absl::OkStatus();
+  }
   auto address = frame.find("address");
   if (address == frame.end() || !address->is_string() ||
       !IsHexAddress(address->get<std::string>())) {

@@ -148,6 +148,10 @@ std::vector<Group> CollectGroups(const json& report, int64_t* suppressed_bytes,
 }  // namespace
 
 std::string FrameLine(int index, const json& frame) {
+  if (IsPythonFrame(frame)) {
+    return absl::StrFormat("    #%d %s %s:%d", index, StringField(frame, "function", "??"),
+                           StringField(frame, "file", "??"), IntField(frame, "line"));
+  }
   std::string address = StringField(frame, "address", "0x0");
   std::string function = StringField(frame, "function", "??");
   std::string module = StringField(frame, "module");

@@ -23,7 +23,7 @@ uint64_t FrameOffset(const json& frame) {
 json SymbolizeFrames(const json& frames, Symbolizer& symbolizer) {
   json result = json::array();
   for (const json& frame : frames) {
-    if (!frame.is_object()) {
+    if (!frame.is_object() || IsPythonFrame(frame)) {
       result.push_back(frame);
       continue;
     }

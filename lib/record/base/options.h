@@ -29,6 +29,7 @@ enum Mode { kModeExact = 0, kModeSampled = 1 };
 enum Backend { kBackendSystem = 0, kBackendMimalloc = 1 };
 enum Trim { kTrimOff = 0, kTrimAuto = 1 };
 enum Control { kControlOn = 0, kControlOff = 1 };
+enum PythonFrames { kPythonFramesOn = 0, kPythonFramesOff = 1 };
 
 // Describes one row of options.inc, for the command line and help text.
 struct OptionInfo {

@@ -38,6 +38,8 @@ struct ThreadState {
   // hashing the stack again, when the unwinder proves the stack unchanged.
   uint32_t last_site;
   uint32_t last_site_tag;
+  // The Python frames (python_stack.h) of that allocation, hashed; 0 when none.
+  uint64_t last_python_signature;
 };
 
 extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));

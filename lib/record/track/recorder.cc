@@ -12,6 +12,8 @@
 #include "record/base/proc_stats.h"
 #include "record/base/log.h"
 #include "record/track/stack_capture.h"
+#include "record/track/python_frame_table.h"
+#include "record/track/python_stack.h"
 
 namespace heapwarden::internal {
 
@@ -57,6 +59,8 @@ bool Recorder::Init(const char* options_text) {
     return false;
   }
   InitStackCapture();
+  InitPythonStacks(options_.python_frames == kPythonFramesOn && depth_ > 1);
+  python_frames_ = PythonStacksActive();
   InitFreeChecks(*this);
   if (!peak_.Init()) Warn("cannot reserve the peak buffers; the report's peak will have no sites");
   active_.store(true, std::memory_order_release);
@@ -67,15 +71,29 @@ bool Recorder::Init(const char* options_text) {
 void Recorder::OnAllocate(void* p, size_t size, AllocKind kind, uintptr_t caller) {
   uintptr_t frames[kMaxFrames];
   bool same_stack = false;
-  int depth = CaptureStack(frames, depth_, caller, &same_stack);
+  // A thread running Python: every native frame is walked, so that each evaluation
+  // frame is seen, checked against the Python frames and replaced by them
+  // (python_stack.h).
+  PythonChain chain;
+  const bool python = python_frames_ && ReadPythonChain(&chain);
+  const int max_frames = python ? kMaxFrames : depth_;
+  const uint64_t python_signature = python ? chain.signature : 0;
+  int depth = CaptureStack(frames, max_frames, caller, &same_stack);
   const uint32_t tag = t_state.tag_id;
   uint32_t site_id = t_state.last_site;
-  if (!same_stack || site_id == SiteTable::kOverflowSite || t_state.last_site_tag != tag) {
-    // The same stack under another tag: the walk did not fill the frames in.
-    if (same_stack) depth = CaptureStack(frames, depth_, caller);
+  if (!same_stack || site_id == SiteTable::kOverflowSite || t_state.last_site_tag != tag ||
+      t_state.last_python_signature != python_signature) {
+    // The same stack under another tag or other Python lines: the walk did not fill
+    // the frames in.
+    if (same_stack) depth = CaptureStack(frames, max_frames, caller);
+    // The merged stack keeps `depth` frames, Python frames included (SPEC); a stack
+    // that could not be merged keeps its native `depth`.
+    if (python) depth = MergePythonFrames(frames, depth, depth < max_frames, chain, depth_);
+    if (depth > depth_) depth = depth_;
     site_id = sites_.Intern(frames, depth, tag, kSourceHeap);
     t_state.last_site = site_id;
     t_state.last_site_tag = tag;
+    t_state.last_python_signature = python_signature;
   }
   LiveBlock block{reinterpret_cast<uintptr_t>(p), size, kind, site_id, NowMsCoarse()};
   if (!live_.Insert(block)) {
@@ -213,11 +231,13 @@ void Recorder::PrepareFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   // Order matters only in that it is always the same: tags, sites, live blocks.
   tags_.lock().Lock();
   sites_.lock().Lock();
+  LockPythonFrameTable();
   live_.LockAll();
 }
 
 void Recorder::AfterForkParent() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   live_.UnlockAll();
+  UnlockPythonFrameTable();
   sites_.lock().Unlock();
   tags_.lock().Unlock();
 }
@@ -229,6 +249,7 @@ void Recorder::AfterForkChild() {
   sampled_filter_.ResetAfterFork();
   sites_.ResetAfterFork();
   tags_.ResetAfterFork();
+  PythonStacksAfterForkChild();
   peak_.ResetAfterFork();
   timeline_.ResetAfterFork();
   report_lock_.ResetAfterFork();

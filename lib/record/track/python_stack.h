@@ -1,0 +1,73 @@
+// python_stack.h: the Python frames a thread is running, merged into its native stack.
+// Record side. No call into the interpreter, no allocation, no lock on the common path:
+// the recorder may be inside malloc with or without the GIL.
+//
+// How (CPython 3.11, python_layout.h for the offsets):
+//  - the thread's PyThreadState comes from the key PyGILState uses
+//    (_PyRuntime.gilstate.autoTSSkey), read with pthread_getspecific: only threads the
+//    interpreter made or adopted have one; a BLAS worker or a C library's thread has
+//    none and keeps native frames;
+//  - its frames: tstate->cframe->current_frame, then each frame's `previous`. They live
+//    in the thread's own data stack chunks (checked against the chunk list) or, for a
+//    running generator or coroutine, inside that object (then copied with SafeCopy).
+//    Nothing on that chain can change while this thread is in malloc: only the thread
+//    itself pushes and pops its frames, and each frame keeps its code object alive;
+//  - one native call of _PyEval_EvalFrameDefault runs several Python frames; the first
+//    frame of each call has is_entry set. So the chain splits into groups at is_entry,
+//    innermost first, one per native _PyEval_EvalFrameDefault frame, and each such
+//    native frame is replaced by its group. When the counts disagree (an evaluator of
+//    another name, a stack cut short where it cannot be checked), the stack stays
+//    native: never a wrong frame.
+#ifndef HEAPWARDEN_LIB_RECORD_TRACK_PYTHON_STACK_H_
+#define HEAPWARDEN_LIB_RECORD_TRACK_PYTHON_STACK_H_
+
+#include <cstdint>
+
+namespace heapwarden::internal {
+
+inline constexpr int kMaxPythonFrames = 128;
+
+// The Python frames of the calling thread, innermost first, as read (not yet named).
+struct PythonChain {
+  int count;
+  bool complete;        // the chain ended within kMaxPythonFrames
+  uint64_t signature;   // hash of every (code, instruction, entry) read
+  uintptr_t code[kMaxPythonFrames];
+  int32_t instr[kMaxPythonFrames];  // -1: an incomplete frame (not shown)
+  bool entry[kMaxPythonFrames];
+};
+
+// Looks for a CPython this module knows in the process (dlsym at init: the executable
+// or a libpython loaded with it). Prints one warning for a CPython of a version it
+// does not know. Must run with the recursion guard held (dlsym may allocate).
+void InitPythonStacks(bool enabled);
+
+// True once a known CPython was found (frames may then appear).
+bool PythonStacksActive();
+
+// Reads the calling thread's Python frames. False when the thread has none (no thread
+// state, or not running Python code) or they cannot be read.
+bool ReadPythonChain(PythonChain* chain);
+
+// Replaces the native _PyEval_EvalFrameDefault frames of frames[0..depth) with the
+// named Python frames of `chain`, keeping the innermost max_depth frames (capacity:
+// kMaxFrames). native_complete: the native walk reached the stack's end. Returns the
+// new depth, or `depth` unchanged (the native stack) when the two cannot be matched or
+// a frame cannot be named.
+int MergePythonFrames(uintptr_t* frames, int depth, bool native_complete, const PythonChain& chain,
+                      int max_depth);
+
+// Counters: stacks left native because the frames did not match the native stack or
+// could not be read.
+struct PythonStackStats {
+  uint64_t mismatched;
+  uint64_t unreadable;
+};
+PythonStackStats ReadPythonStackStats();
+
+// fork(): the child has one thread left and a new pid for SafeCopy.
+void PythonStacksAfterForkChild();
+
+}  // namespace heapwarden::internal
+
+#endif  // HEAPWARDEN_LIB_RECORD_TRACK_PYTHON_STACK_H_
