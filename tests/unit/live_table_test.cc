@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <thread>
 #include <vector>
 
 namespace heapwarden::internal {
@@ -185,6 +187,40 @@ TEST(LiveTableTest, ShrinkToFitKeepsAShardThatIsStillAnEighthFull) {
   // Nothing erased: every shard is between 3/8 and 3/4 full.
   EXPECT_EQ(table->ShrinkToFit(), 0u);
   EXPECT_EQ(table->mapped_bytes(), at_peak);
+}
+
+TEST(LiveTableTest, ThreadsInsertingAndErasingAtOnceLoseNothing) {
+  auto table = std::make_unique<LiveTable>();
+  constexpr int kThreads = 4;
+  // One address set per thread, interleaved, so the threads share every shard.
+  const std::vector<uintptr_t> addresses = Addresses(kThreads * 40000, 7);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = t; i < addresses.size(); i += kThreads) {
+        if (!table->Insert(Block(addresses[i], i))) failures.fetch_add(1);
+      }
+      // Erase every other one of this thread's blocks while the others still insert.
+      for (size_t i = t; i < addresses.size(); i += 2 * kThreads) {
+        LiveBlock out{};
+        if (!table->Erase(addresses[i], &out) || out.size != i) failures.fetch_add(1);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  size_t expected = 0;
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    const bool erased = (i % kThreads) == (i % (2 * kThreads));
+    expected += !erased;
+    LiveBlock out{};
+    ASSERT_EQ(table->Find(addresses[i], &out), !erased) << i;
+    if (!erased) {
+      ASSERT_EQ(out.size, i);
+    }
+  }
+  EXPECT_EQ(Count(*table), expected);
 }
 
 TEST(LiveTableTest, ForEachVisitsEachBlockOnce) {
