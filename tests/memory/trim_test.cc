@@ -97,10 +97,10 @@ TEST(FragmentedHeap, ControlTrimReleasesWhatMallocTrimDoes) {
 TEST(AutoTrim, TrimsOnceWhenRetainedStaysAboveTheThreshold) {
   TempDir dir;
   const std::string report_path = dir.File("auto.json");
-  // 252 MiB freed and retained; threshold 64 MiB; the program then idles 4 s, four
-  // intervals: one trim, then quiet, because retained memory stays low.
+  // 252 MiB freed and retained; threshold 64 MiB; the program waits for the trim, then
+  // idles 3 s, three intervals: quiet, because retained memory stays low.
   CommandResult run = RunCommand(UnderHeapwarden(
-      Command{.argv = {HW_PROGRAM_fragment_heap, "sleep", "256", "4"}}, report_path,
+      Command{.argv = {HW_PROGRAM_fragment_heap, "trimmed", "256", "3"}}, report_path,
       {"--trim", "auto", "--trim-retained-mb", "64", "--trim-interval-s", "1"}));
   ASSERT_EQ(run.exit_status, 0) << run.Describe();
   auto values = KeyValues(run.out);

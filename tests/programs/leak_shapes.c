@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -120,12 +121,12 @@ HW_NOINLINE static void *leak_in_thread(void *arg) {
 }
 
 static int g_pipe[2];
-static volatile int g_holding;
+static pid_t g_holder_tid;
 
 HW_NOINLINE static void *held_by_thread(void *arg) {
   char *volatile held = malloc(4004);
   memset(held, 1, 4004);
-  __atomic_store_n(&g_holding, 1, __ATOMIC_RELEASE);
+  __atomic_store_n(&g_holder_tid, gettid(), __ATOMIC_RELEASE);
   char c;
   // Blocks until the process exits: the pointer stays on this thread's stack.
   while (read(g_pipe[0], &c, 1) < 0) {
@@ -134,15 +135,30 @@ HW_NOINLINE static void *held_by_thread(void *arg) {
   return arg;
 }
 
+// True once the holder thread is blocked in read(2): /proc's syscall file starts
+// with the number of the call a blocked thread is in ("running" otherwise).
+static int holder_sleeps_in_read(void) {
+  pid_t tid = __atomic_load_n(&g_holder_tid, __ATOMIC_ACQUIRE);
+  if (tid == 0) return 0;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return 0;
+  long number = -1;
+  int ok = fscanf(f, "%ld", &number) == 1 && number == SYS_read;
+  fclose(f);
+  return ok;
+}
+
 static int run_threads(void) {
   pthread_t t;
   if (pthread_create(&t, NULL, leak_in_thread, NULL) != 0 || pthread_join(t, NULL) != 0) return 2;
   if (pipe(g_pipe) != 0) return 2;
   pthread_t holder;
   if (pthread_create(&holder, NULL, held_by_thread, NULL) != 0) return 2;
-  // Exit only once the block exists: then the holder is in (or about to enter) read().
-  while (!__atomic_load_n(&g_holding, __ATOMIC_ACQUIRE)) usleep(1000);
-  usleep(10000);
+  // Exit only once the block exists and the holder sleeps in read(): the scan at exit
+  // must find the block on the stack of a thread blocked in a system call.
+  for (int polls = 0; polls < 10000 && !holder_sleeps_in_read(); ++polls) usleep(1000);
   return 0;
 }
 

@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -148,6 +150,21 @@ TEST(ControlTest, StaleSocketOfALiveProcessIsRemoved) {
   EXPECT_FALSE(FileExists(path));
 }
 
+// True when every uid of process `pid` (real, effective, saved, fs) is `uid`.
+bool RunsAsUid(pid_t pid, uid_t uid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Uid:", 0) != 0) continue;
+    std::istringstream ids(line.substr(4));
+    uid_t id = 0;
+    int matching = 0;
+    while (ids >> id) matching += id == uid;
+    return matching == 4;
+  }
+  return false;
+}
+
 TEST(ControlTest, OtherUsersProcessIsRefused) {
   pid_t other = -1;
   pid_t target = 1;  // init: root's, which is another user unless we are root
@@ -160,7 +177,12 @@ TEST(ControlTest, OtherUsersProcessIsRefused) {
     }
     ASSERT_GT(other, 0);
     target = other;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let it drop privileges
+    // Until it has dropped privileges it is still ours.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!RunsAsUid(other, 65534) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_TRUE(RunsAsUid(other, 65534)) << "the child never dropped privileges";
   }
   CommandResult result =
       RunCommand({.argv = {HeapwardenPath(), "snapshot", std::to_string(target)}});

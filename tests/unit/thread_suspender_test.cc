@@ -6,9 +6,12 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <thread>
 #include <vector>
 
@@ -45,6 +48,30 @@ void Spin(Worker* w) {
 
 int g_pipe[2];
 
+// Polls `done` until it holds or 10 s have passed; true if it held.
+template <typename Done>
+bool WaitUntil(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    usleep(200);
+  }
+  return true;
+}
+
+// True once thread `tid` of this process sleeps in read(2): /proc's syscall file
+// starts with the number of the call a blocked thread is in (0 on x86-64).
+bool SleepsInRead(pid_t tid) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", static_cast<int>(tid));
+  FILE* f = fopen(path, "r");
+  if (f == nullptr) return false;
+  long number = -1;
+  const bool read_one = fscanf(f, "%ld", &number) == 1;
+  fclose(f);
+  return read_one && number == SYS_read;
+}
+
 // Blocks every signal, then sleeps in read() until the test writes a byte.
 void SleepBlockingEverySignal(Worker* w) {
   sigset_t all;
@@ -71,18 +98,16 @@ TEST(ThreadSuspenderTest, StopsEveryThreadAndLetsThemGo) {
   std::vector<std::thread> threads;
   for (auto& w : workers) threads.emplace_back(Spin, &w);
   threads.emplace_back(SleepBlockingEverySignal, &blocker);
-  for (auto& w : workers) {
-    while (w.tid == 0) usleep(100);
-  }
-  while (blocker.tid == 0) usleep(100);
-  usleep(5000);  // let the blocker reach its sleep
+  for (auto& w : workers) ASSERT_TRUE(WaitUntil([&] { return w.tid != 0; }));
+  ASSERT_TRUE(WaitUntil([&] { return blocker.tid != 0; }));
+  ASSERT_TRUE(WaitUntil([&] { return SleepsInRead(blocker.tid); })) << "the blocker never reached read()";
 
   ThreadSuspender suspender;
   ASSERT_TRUE(suspender.SuspendAll(200));
   // While stopped, the spinners do not move.
   std::vector<uint64_t> before;
   for (auto& w : workers) before.push_back(w.spins.load());
-  usleep(20000);
+  usleep(20000);  // a window in which nothing may happen: no condition to wait for
   for (size_t i = 0; i < workers.size(); ++i) EXPECT_EQ(workers[i].spins.load(), before[i]);
 
   for (auto& w : workers) {
@@ -103,8 +128,9 @@ TEST(ThreadSuspenderTest, StopsEveryThreadAndLetsThemGo) {
   EXPECT_EQ(suspender.stopped_count(), workers.size());
   suspender.ResumeAll();
 
-  usleep(20000);
-  for (size_t i = 0; i < workers.size(); ++i) EXPECT_GT(workers[i].spins.load(), before[i]);
+  for (size_t i = 0; i < workers.size(); ++i) {
+    EXPECT_TRUE(WaitUntil([&] { return workers[i].spins.load() > before[i]; })) << "worker " << i;
+  }
   g_stop = true;
   ASSERT_EQ(write(g_pipe[1], "x", 1), 1);
   for (auto& t : threads) t.join();

@@ -35,12 +35,14 @@ int EnumIndex(const char* choices, const char* value, size_t len) {
 
 bool ParseInt(const char* value, size_t len, int64_t* out) {
   if (len == 0 || len > 19) return false;
-  int64_t v = 0;
+  // Accumulated unsigned: 19 digits reach 9999999999999999999, past INT64_MAX.
+  uint64_t v = 0;
   for (size_t i = 0; i < len; ++i) {
     if (value[i] < '0' || value[i] > '9') return false;
-    v = v * 10 + (value[i] - '0');
+    v = v * 10 + static_cast<uint64_t>(value[i] - '0');
   }
-  *out = v;
+  if (v > static_cast<uint64_t>(INT64_MAX)) return false;
+  *out = static_cast<int64_t>(v);
   return true;
 }
 

@@ -8,6 +8,37 @@
 #include "common/decimal.h"
 
 namespace heapwarden::internal {
+namespace {
+
+// The length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629, table 3-7 of
+// Unicode): 0 for a stray continuation byte, an overlong form, a surrogate, a code
+// point above U+10FFFF or a sequence cut short.
+size_t Utf8SequenceLength(const char* s, size_t n) {
+  const auto byte = [s](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(0);
+  size_t len;
+  unsigned char low = 0x80, high = 0xbf;  // the second byte's range
+  if (c >= 0xc2 && c <= 0xdf) {
+    len = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    len = 3;
+    if (c == 0xe0) low = 0xa0;   // overlong below U+0800
+    if (c == 0xed) high = 0x9f;  // surrogates U+D800..U+DFFF
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4;
+    if (c == 0xf0) low = 0x90;   // overlong below U+10000
+    if (c == 0xf4) high = 0x8f;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (len > n || byte(1) < low || byte(1) > high) return 0;
+  for (size_t k = 2; k < len; ++k) {
+    if ((byte(k) & 0xc0) != 0x80) return 0;
+  }
+  return len;
+}
+
+}  // namespace
 
 JsonBuffer::~JsonBuffer() {
   if (data_ != nullptr) munmap(data_, capacity_);
@@ -48,23 +79,18 @@ void JsonBuffer::Escaped(const char* s, size_t n) {
     } else if (c < 0x20 || c == 0x7f) {
       char esc[7] = {'\\', 'u', '0', '0', "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 15], 0};
       Raw(esc, 6);
-    } else {
-      // Bytes >= 0x80 pass through: paths and argv are UTF-8 in practice. A stray
-      // invalid byte would make the document unreadable, so replace lone ones.
-      if (c >= 0x80) {
-        int len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
-        bool valid = len > 0 && i + static_cast<size_t>(len) <= n;
-        for (int k = 1; valid && k < len; ++k) {
-          valid = (static_cast<unsigned char>(s[i + static_cast<size_t>(k)]) & 0xc0) == 0x80;
-        }
-        if (!valid) {
-          Raw("\\ufffd", 6);
-          continue;
-        }
-        Raw(s + i, static_cast<size_t>(len));
-        i += static_cast<size_t>(len) - 1;
+    } else if (c >= 0x80) {
+      // Well-formed UTF-8 passes through: paths and argv are UTF-8 in practice. Any
+      // other byte would make the document unreadable to a strict parser, so each
+      // byte that starts no well-formed sequence becomes U+FFFD.
+      const size_t len = Utf8SequenceLength(s + i, n - i);
+      if (len == 0) {
+        Raw("\\ufffd", 6);
         continue;
       }
+      Raw(s + i, len);
+      i += len - 1;
+    } else {
       Char(static_cast<char>(c));
     }
   }
@@ -150,6 +176,10 @@ void JsonBuffer::Null(const char* key) {
 void JsonBuffer::Seconds(const char* key, double seconds) {
   Prefix(key);
   if (!(seconds >= 0)) seconds = 0;  // also catches NaN
+  // Converting a double beyond uint64_t's range is undefined: clamp (31,700 years,
+  // and +inf) to what the microseconds can hold.
+  constexpr double kMaxSeconds = 1e12;
+  if (seconds > kMaxSeconds) seconds = kMaxSeconds;
   uint64_t micros = static_cast<uint64_t>(seconds * 1e6 + 0.5);
   UnsignedDigits(micros / 1000000);
   char frac[8] = {'.', 0, 0, 0, 0, 0, 0, 0};

@@ -22,13 +22,15 @@ class JsonBuffer {
   void BeginArray(const char* key = nullptr);
   void EndArray();
 
-  // Values; `key` is nullptr inside arrays.
+  // Values; `key` is nullptr inside arrays. Strings are escaped for JSON; a byte that
+  // starts no well-formed UTF-8 sequence is written as U+FFFD.
   void String(const char* key, const char* value);
   void StringN(const char* key, const char* value, size_t len);
   void Uint(const char* key, uint64_t value);
   void Int(const char* key, int64_t value);
   void Bool(const char* key, bool value);
-  void Seconds(const char* key, double seconds);  // fixed, 6 decimals
+  // Fixed, 6 decimals; negative and NaN print as 0, above 1e12 (and +inf) as 1e12.
+  void Seconds(const char* key, double seconds);
   void Hex(const char* key, uint64_t value);      // "0x..." string
   void Null(const char* key);
   void Newline() { Char('\n'); }

@@ -6,6 +6,9 @@
  *   fragment_heap wait [MIB]    prints "ready", waits for a line on stdin (a trim from
  *                               outside: `heapwarden trim PID`), then prints RSS
  *   fragment_heap sleep [MIB] [SECONDS] [LAYOUT]   sleeps (for trim=auto), then prints RSS
+ *   fragment_heap trimmed [MIB] [SECONDS]  waits (at most 60 s) until RSS falls below half
+ *                               the fragmented RSS -- a trim from outside, trim=auto --
+ *                               then stays SECONDS more, a window for a second trim
  *
  * MIB (default 256) mebibytes of 1 KiB blocks are allocated and written; all but every
  * 64th are freed, so each survivor pins the pages around it and no free() can shrink
@@ -36,7 +39,7 @@ static int g_clustered;
 
 static int kept(size_t i, size_t count) { return g_clustered ? i < count / 64 : i % 64 == 0; }
 
-__attribute__((noinline)) static void fragment(size_t count) {
+__attribute__((noinline)) static long long fragment(size_t count) {
   g_blocks = malloc(count * sizeof(void *));
   for (size_t i = 0; i < count; ++i) {
     g_blocks[i] = malloc(1024);
@@ -49,7 +52,9 @@ __attribute__((noinline)) static void fragment(size_t count) {
       g_blocks[i] = NULL;
     }
   }
-  printf("rss_fragmented=%lld\n", status_rss());
+  long long fragmented = status_rss();
+  printf("rss_fragmented=%lld\n", fragmented);
+  return fragmented;
 }
 
 static int check_survivors(size_t count) {
@@ -71,7 +76,7 @@ int main(int argc, char **argv) {
   g_clustered = argc > 4 && strcmp(argv[4], "clustered") == 0;
   setvbuf(stdout, NULL, _IOLBF, 0);
   printf("pid=%d\n", (int)getpid());
-  fragment(count);
+  long long fragmented = fragment(count);
 
   if (strcmp(mode, "plain") == 0) {
     printf("status_before=%lld\n", status_rss());
@@ -91,8 +96,17 @@ int main(int argc, char **argv) {
     if (fgets(line, sizeof line, stdin) == NULL) return 3;
   } else if (strcmp(mode, "sleep") == 0) {
     sleep(seconds);
+  } else if (strcmp(mode, "trimmed") == 0) {
+    /* Poll for the trim instead of guessing how long it takes on a loaded machine. */
+    int waited_ms = 0;
+    while (status_rss() >= fragmented / 2 && waited_ms < 60000) {
+      usleep(10000);
+      waited_ms += 10;
+    }
+    printf("waited_ms=%d\n", waited_ms);
+    sleep(seconds);
   } else {
-    fprintf(stderr, "usage: fragment_heap plain|api|wait|sleep [MIB] [SECONDS] [spread|clustered]\n");
+    fprintf(stderr, "usage: fragment_heap plain|api|wait|sleep|trimmed [MIB] [SECONDS] [spread|clustered]\n");
     return 2;
   }
   printf("rss_end=%lld\n", status_rss());
