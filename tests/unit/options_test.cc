@@ -58,12 +58,14 @@ TEST(OptionsTest, DefaultsAreTheTablesFirstValues) {
   EXPECT_FALSE(o->python_malloc);
   EXPECT_EQ(o->control, kControlOn);
   EXPECT_TRUE(o->symbolize);
+  EXPECT_EQ(o->python_frames, kPythonFramesOn);
+  EXPECT_TRUE(o->summary);
 }
 
 TEST(OptionsTest, TheTableListsEveryKeyOnceWithHelp) {
   size_t count = 0;
   const OptionInfo* table = OptionTable(&count);
-  EXPECT_EQ(count, 23u) << "a key was added or removed: update DefaultsAreTheTablesFirstValues";
+  EXPECT_EQ(count, 25u) << "a key was added or removed: update DefaultsAreTheTablesFirstValues";
   std::set<std::string> keys;
   for (size_t i = 0; i < count; ++i) {
     EXPECT_TRUE(keys.insert(table[i].key).second) << table[i].key;
