@@ -22,26 +22,26 @@ class UpgradingHandler {
  public:
   explicit UpgradingHandler(json& out) : dom_(out, /*allow_exceptions=*/true) {}
 
-  bool null() { return InFrame() ? Wrong("is null") : dom_.null(); }
+  bool null() { return InFrame() ? WrongType() : dom_.null(); }
   bool boolean(bool value) {
     if (!InFrame()) return dom_.boolean(value);
     if (key_ == "inlined") {
       frame_.inlined = value;
       return true;
     }
-    return IsFrameText() || IsFrameCount() ? Wrong("is true or false") : true;
+    return WrongType();
   }
   bool number_integer(int64_t value) {
     if (!InFrame()) return dom_.number_integer(value);
     if (value >= 0) return Count(static_cast<uint64_t>(value));
-    return IsFrameText() || IsFrameCount() ? Wrong("is negative") : true;
+    return WrongType();
   }
   bool number_unsigned(uint64_t value) {
     return InFrame() ? Count(value) : dom_.number_unsigned(value);
   }
   bool number_float(double value, const std::string& text) {
     if (!InFrame()) return dom_.number_float(value, text);
-    return IsFrameText() || IsFrameCount() ? Wrong("is not an integer") : true;
+    return WrongType();
   }
   bool string(std::string& value) {
     if (!InFrame()) return dom_.string(value);
@@ -50,9 +50,9 @@ class UpgradingHandler {
       *field = std::move(value);
       return true;
     }
-    return IsFrameCount() || key_ == "inlined" ? Wrong("is a string") : true;
+    return WrongType();
   }
-  bool binary(json::binary_t& value) { return InFrame() ? Wrong("is binary") : dom_.binary(value); }
+  bool binary(json::binary_t& value) { return InFrame() ? WrongType() : dom_.binary(value); }
 
   bool start_object(std::size_t size) {
     if (InFrame()) return Fail(absl::StrCat(Where(), " holds a nested object"));
@@ -125,7 +125,14 @@ class UpgradingHandler {
     error_ = already_wrapped ? absl::InvalidArgumentError(message) : NotAReport(message);
     return false;  // stops the parser
   }
-  bool Wrong(const char* what) { return Fail(absl::StrCat(Where(), " ", what)); }
+  // A member of the wrong type: an error for the members a frame has, ignored for others
+  // (a later version may add some).
+  bool WrongType() {
+    if (IsFrameCount()) return Fail(absl::StrCat(Where(), " is not a non-negative integer"));
+    if (IsFrameText()) return Fail(absl::StrCat(Where(), " is not a string"));
+    if (key_ == "inlined") return Fail(absl::StrCat(Where(), " is not true or false"));
+    return true;
+  }
 
   bool IsFrameCount() const { return key_ == "line" || key_ == "offset"; }
   bool IsFrameText() const { return TextFieldName(); }
@@ -148,8 +155,8 @@ class UpgradingHandler {
     } else if (key_ == "offset") {
       frame_.offset = value;
       frame_.has_offset = true;
-    } else if (IsFrameText() || key_ == "inlined") {
-      return Wrong("is a number");
+    } else {
+      return WrongType();
     }
     return true;
   }

@@ -23,6 +23,9 @@ bool IsSymbolized(const json& report) {
 
 void SymbolizeReport(json& report, Symbolizer& symbolizer) {
   if (!report.is_object()) return;
+  json& meta = report["heapwarden"];
+  if (!meta.is_object()) meta = json::object();
+  meta["symbolized"] = true;
   auto frames = report.find("frames");
   auto stacks = report.find("stacks");
   if (frames == report.end() || !frames->is_array() || stacks == report.end() ||
@@ -91,9 +94,6 @@ void SymbolizeReport(json& report, Symbolizer& symbolizer) {
     }
     *list = std::move(ids);
   }
-  json& meta = report["heapwarden"];
-  if (!meta.is_object()) meta = json::object();
-  meta["symbolized"] = true;
 }
 
 }  // namespace heapwarden::report
