@@ -167,15 +167,16 @@ int ReportMain(const std::vector<std::string>& args) {
     return UsageError("report", absl::StrCat("--format: expected one of ", FormatNames(),
                                              ", got '", format_name, "'"));
   }
-  if (format->render == NotImplementedYet) {
-    PrintError(absl::StrCat("--format ", format_name, ": not implemented yet"));
-    return kExitUsage;
-  }
 
+  // Loaded before anything else, so a bad report gets the same answer in every format.
   absl::StatusOr<nlohmann::json> loaded = report::LoadReport(file);
   if (!loaded.ok()) {
     PrintError(loaded.status().message());
     return kExitBadInput;
+  }
+  if (format->render == NotImplementedYet) {
+    PrintError(absl::StrCat("--format ", format_name, ": not implemented yet"));
+    return kExitUsage;
   }
   nlohmann::json& report = *loaded;
   if (!report::IsSymbolized(report)) {

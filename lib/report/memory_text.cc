@@ -43,8 +43,8 @@ const char* ColumnName(RollUp by) {
 const char* RollUpTitle(RollUp by) {
   switch (by) {
     case RollUp::kSite: return "by site";
-    case RollUp::kFunction: return "by function (a function counts every site it is on)";
-    case RollUp::kFile: return "by source file (a file counts every site with a frame in it)";
+    case RollUp::kFunction: return "by function (each counts every site it is on)";
+    case RollUp::kFile: return "by file (each counts every site it is on)";
     case RollUp::kTag: return "by tag";
   }
   return "";
@@ -96,13 +96,16 @@ std::vector<RollUp> RollUps(const RenderOptions& options) {
   return {RollUp::kSite, RollUp::kFunction};
 }
 
-void RenderSection(const ReportIndex& index, const std::string& heading,
+// "NAME: SUMMARY", then "NAME by X:" and its table for each roll-up.
+void RenderSection(const ReportIndex& index, const std::string& name, const std::string& summary,
                    const std::vector<SiteAmount>& amounts, int64_t whole,
                    const RenderOptions& options, std::ostream& out) {
   if (amounts.empty() || options.top <= 0) return;
+  out << "\n" << name << ": " << summary << "\n";
   bool first = true;
   for (RollUp by : RollUps(options)) {
-    out << "\n" << heading << (first ? ", " : " ") << RollUpTitle(by) << ":\n";
+    if (!first) out << "\n";
+    out << name << " " << RollUpTitle(by) << ":\n";
     RenderTable(index, amounts, by, whole, options.top, out);
     first = false;
   }
@@ -111,7 +114,11 @@ void RenderSection(const ReportIndex& index, const std::string& heading,
 void RenderTags(const json& report, int top, std::ostream& out) {
   std::vector<const json*> tags;
   for (const json& tag : ArrayField(report, "tags")) {
-    if (!StringField(tag, "tag").empty()) tags.push_back(&tag);
+    // A parent tag that never allocated itself ("phase" of "phase/load") has no row.
+    if (!StringField(tag, "tag").empty() &&
+        (IntField(tag, "peak_live_bytes") > 0 || IntField(tag, "bytes_allocated") > 0)) {
+      tags.push_back(&tag);
+    }
   }
   if (tags.empty() || top <= 0) return;
   std::stable_sort(tags.begin(), tags.end(), [](const json* a, const json* b) {
@@ -138,16 +145,15 @@ void RenderWhereMemoryWent(const ReportIndex& index, const RenderOptions& option
   const json& totals = ObjectField(report, "totals");
   const json& peak = ObjectField(report, "peak");
   int64_t peak_bytes = IntField(peak, "live_bytes", IntField(totals, "peak_live_bytes"));
-  RenderSection(index,
-                absl::StrFormat("Peak: %s live at %.2f s", BytesWithExact(peak_bytes),
+  RenderSection(index, "Peak",
+                absl::StrFormat("%s live at %.2f s", BytesWithExact(peak_bytes),
                                 DoubleField(peak, "time", DoubleField(totals, "peak_time"))),
                 PeakAmounts(report), peak_bytes, options, out);
   const bool complete = BoolField(ObjectField(report, "process"), "complete", true);
   int64_t live_bytes = IntField(totals, "live_bytes");
-  RenderSection(index,
-                absl::StrFormat("%s: %s in %d block(s)",
-                                complete ? "Live at exit" : "Live in the snapshot",
-                                BytesWithExact(live_bytes), IntField(totals, "live_blocks")),
+  RenderSection(index, complete ? "Live at exit" : "Live in the snapshot",
+                absl::StrFormat("%s in %d block(s)", BytesWithExact(live_bytes),
+                                IntField(totals, "live_blocks")),
                 LiveAmounts(report), live_bytes, options, out);
   RenderTags(report, options.top, out);
 }

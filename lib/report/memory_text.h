@@ -19,13 +19,16 @@ inline constexpr size_t kTextWidth = 80;
 
 // RenderWhereMemoryWent()
 //
-//   Peak: 64.1 MiB (67210880 bytes) live at 0.05 s, by site:
+//   Peak: 64.1 MiB (67210880 bytes) live at 0.05 s
+//   Peak by site:
 //          bytes  share  blocks  site
 //       64.0 MiB  99.8%      64  AllocPeakBlock < HoldPeak < main [phase/load]
-//   Peak by function (a function counts every site it is on):
+//     ... 3 more with 40.0 KiB
+//
+//   Peak by function (each counts every site it is on):
 //          bytes  share  blocks  function
 //       64.0 MiB  99.8%      64  HoldPeak
-//     ... 3 more with 40.0 KiB; 2 functions on every stack (main, ...) not shown
+//     ... 3 more; 2 function(s) on every stack not shown
 //
 // then "Live at exit" (or "Live in the snapshot") the same way, then "Tags". With
 // options.by set, only that roll-up is shown for the peak and live memory; at most

@@ -18,6 +18,31 @@ std::string FileOf(const json& frame) {
   return file;
 }
 
+// The process's and threads' entry frames: on nearly every stack, naming no code of
+// the program.
+bool IsEntryFrame(const std::string& name) {
+  return name == "_start" || name == "__libc_start_main" || name == "__libc_start_call_main" ||
+         name == "start_thread" || name == "clone" || name == "clone3" || name == "__clone3";
+}
+
+// The functions (files) on the stack of every site of the report: main, _start. A row
+// of them says only "everything".
+absl::flat_hash_set<std::string> OnEveryStack(const ReportIndex& index, RollUp by) {
+  absl::flat_hash_set<std::string> common;
+  bool first = true;
+  for (const json& site : ArrayField(index.report(), "sites")) {
+    absl::flat_hash_set<std::string> here;
+    for (const json* frame : index.StackFrames(IntField(site, "stack", -1))) {
+      std::string name = by == RollUp::kFunction ? FrameLabel(index, *frame) : FileOf(*frame);
+      if (!name.empty() && (first || common.contains(name))) here.insert(std::move(name));
+    }
+    common = std::move(here);
+    first = false;
+    if (common.empty()) break;
+  }
+  return common;
+}
+
 }  // namespace
 
 std::vector<SiteAmount> PeakAmounts(const json& report) {
@@ -82,9 +107,7 @@ std::vector<RollUpRow> RollUpAmounts(const ReportIndex& index, const std::vector
     row.sites += 1;
     if (own) row.own_bytes += a.bytes;
   };
-  int64_t total_bytes = 0;
   for (const SiteAmount& a : amounts) {
-    total_bytes += a.bytes;
     switch (by) {
       case RollUp::kSite:
       {
@@ -117,8 +140,10 @@ std::vector<RollUpRow> RollUpAmounts(const ReportIndex& index, const std::vector
   std::vector<RollUpRow> out;
   out.reserve(rows.size());
   const bool inclusive = by == RollUp::kFunction || by == RollUp::kFile;
+  const absl::flat_hash_set<std::string> everywhere =
+      inclusive ? OnEveryStack(index, by) : absl::flat_hash_set<std::string>();
   for (auto& [key, row] : rows) {
-    if (inclusive && amounts.size() > 1 && row.bytes == total_bytes && row.own_bytes == 0) {
+    if (inclusive && row.own_bytes == 0 && (everywhere.contains(row.name) || IsEntryFrame(row.name))) {
       if (hidden != nullptr) ++*hidden;
       continue;
     }

@@ -51,8 +51,10 @@ struct RollUpRow {
 // Rows, largest bytes first (ties: name). For kFunction and kFile a site counts once
 // for each distinct function (file) on its stack, so the rows overlap and their sum
 // exceeds the total; a python frame's function is "function (file:line)", so a Python
-// program rolls up by line. Functions (files) present in every site with nothing of
-// their own (main, _start) say nothing and are left out; *hidden counts them.
+// program rolls up by line. Functions (files) with nothing of their own that are on the
+// stack of every site of the report, and the process's and threads' entry frames
+// (_start, __libc_start_main, start_thread, clone), say nothing and are left out;
+// *hidden counts them.
 std::vector<RollUpRow> RollUpAmounts(const ReportIndex& index, const std::vector<SiteAmount>& amounts,
                                      RollUp by, int* hidden = nullptr);
 
