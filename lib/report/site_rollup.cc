@@ -85,10 +85,9 @@ std::string SiteName(const ReportIndex& index, int64_t stack, size_t width) {
     if (name.empty()) {
       name = label;
     } else {
-      if (name.size() + 3 + label.size() > width) break;
       absl::StrAppend(&name, " < ", label);
     }
-    if (name.size() >= width) break;
+    if (name.size() >= width) break;  // the rest would be cut off below
   }
   if (name.empty()) name = absl::StrCat("(stack ", stack, ": no frames)");
   if (name.size() > width && width > 3) name = absl::StrCat(name.substr(0, width - 3), "...");
