@@ -16,6 +16,9 @@ namespace heapwarden::tools {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // a file could not be read or written
 inline constexpr int kExitUsage = 2;    // bad command line, or not implemented yet
+// A report (or suppressions file) that cannot be read: corrupt, truncated, of another
+// version, wrong-typed, missing, not a regular file. Every command that reads one.
+inline constexpr int kExitBadInput = 2;
 
 // Every entry point gets the arguments after the subcommand's name.
 using CommandMain = int (*)(const std::vector<std::string>& args);
@@ -30,8 +33,8 @@ struct Command {
 int RunMain(const std::vector<std::string>& args);        // run_command.cc
 int ReportMain(const std::vector<std::string>& args);     // report_command.cc
 int SymbolizeMain(const std::vector<std::string>& args);  // symbolize_command.cc
-int CheckMain(const std::vector<std::string>& args);      // pending_commands.cc
-int DiffMain(const std::vector<std::string>& args);       // pending_commands.cc
+int CheckMain(const std::vector<std::string>& args);      // check_command.cc
+int DiffMain(const std::vector<std::string>& args);       // diff_command.cc
 int SnapshotMain(const std::vector<std::string>& args);   // pending_commands.cc
 int TrimMain(const std::vector<std::string>& args);       // pending_commands.cc
 

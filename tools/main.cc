@@ -15,15 +15,17 @@ namespace {
 constexpr Command kCommands[] = {
     {"run", RunMain, "run [OPTIONS] -- CMD [ARGS...]",
      "run CMD under tracking; report when it ends"},
-    {"report", ReportMain, "report FILE [--format text|json] [--top N]", "render a saved report"},
+    {"report", ReportMain, "report FILE [--format F] [--top N] [--by B] [-o OUT]",
+     "render a saved report (text, json, collapsed)"},
     {"check", CheckMain, "check FILE [--max-leak-bytes N] [--suppressions F]",
      "CI gate on a saved report"},
-    {"diff", DiffMain, "diff OLD NEW", "what grew between two reports or snapshots"},
+    {"diff", DiffMain, "diff OLD NEW [--format F] [--fail-on-growth N]",
+     "what grew between two reports or snapshots"},
     {"snapshot", SnapshotMain, "snapshot PID [-o FILE]",
      "ask a tracked running process for a report now"},
     {"trim", TrimMain, "trim PID", "ask a tracked running process to return freed memory"},
     {"symbolize", SymbolizeMain, "symbolize FILE [-o OUT] [--summary]",
-     "add function/file/line to a raw report (in place, or to OUT)"},
+     "symbolize a report, write it as version 2 (in place, or to OUT)"},
 };
 
 void PrintHelp(std::FILE* to) {

@@ -72,16 +72,19 @@ int SymbolizeMain(const std::vector<std::string>& args) {
   if (file.empty()) return UsageError("symbolize", "symbolize: missing the report file");
   if (output.empty()) output = file;
 
-  absl::StatusOr<nlohmann::json> report = report::LoadReport(file);
+  int file_version = 0;
+  absl::StatusOr<nlohmann::json> report = report::LoadReport(file, &file_version);
   if (!report.ok()) {
     PrintError(report.status().message());
-    return kExitFailure;
+    return kExitBadInput;
   }
-  // Already symbolized and nowhere else to put it: nothing to do (and rewriting would
-  // only race with a reader for no gain).
+  // Already symbolized version 2 and nowhere else to put it: nothing to do (and
+  // rewriting would only race with a reader for no gain). A version-1 file is rewritten
+  // as version 2.
   bool symbolized = report::IsSymbolized(*report);
   absl::Status status = absl::OkStatus();
-  if (!symbolized || output != file) {
+  const bool current = symbolized && file_version == heapwarden::kReportVersion;
+  if (!current || output != file) {
     if (!symbolized) {
       report::Symbolizer symbolizer;
       report::SymbolizeReport(*report, symbolizer);

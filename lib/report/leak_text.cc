@@ -37,22 +37,17 @@ std::string ErrorHeading(const json& error) {
 
 }  // namespace
 
-StackIndex IndexStacks(const json& report) {
-  StackIndex stacks;
-  for (const json& stack : ArrayField(report, "stacks")) stacks.emplace(IntField(stack, "id", -1), &stack);
-  return stacks;
-}
-
 void RenderStackFrames(const StackIndex& stacks, int64_t id, std::ostream& out) {
-  auto it = stacks.find(id);
-  if (it == stacks.end()) {
+  if (stacks.Stack(id) == nullptr) {
     out << absl::StrFormat("    (stack %d is not in the report)\n", id);
     return;
   }
-  const json& frames = ArrayField(*it->second, "frames");
+  std::vector<const json*> frames = stacks.StackFrames(id);
   if (frames.empty()) out << "    (no frames recorded)\n";
   int index = 0;
-  for (const json& frame : frames) out << FrameLine(index++, frame) << "\n";
+  for (const json* frame : frames) {
+    out << FrameLine(index++, *frame, stacks.ModulePath(*frame)) << "\n";
+  }
 }
 
 void RenderErrors(const json& report, const StackIndex& stacks, int max, std::ostream& out) {

@@ -10,15 +10,13 @@
 #include <ostream>
 #include <string>
 
-#include "absl/container/flat_hash_map.h"
 #include "nlohmann/json.hpp"
+#include "report/report_index.h"
 
 namespace heapwarden::report {
 
-// Stack id -> the element of the report's "stacks".
-using StackIndex = absl::flat_hash_map<int64_t, const nlohmann::json*>;
-
-StackIndex IndexStacks(const nlohmann::json& report);
+// The ids of a report resolved (report_index.h).
+using StackIndex = ReportIndex;
 
 // RenderStackFrames()
 //

@@ -73,6 +73,4 @@ bool HasField(const nlohmann::json& object, const char* key) {
   return Member(object, key) != nullptr;
 }
 
-bool IsPythonFrame(const nlohmann::json& frame) { return StringField(frame, "kind") == "python"; }
-
 }  // namespace heapwarden::report

@@ -33,12 +33,6 @@ const nlohmann::json& ObjectField(const nlohmann::json& object, const char* key)
 // True when `object` is an object and holds `key` (of any type).
 bool HasField(const nlohmann::json& object, const char* key);
 
-// IsPythonFrame()
-//
-// True for a frame of kind "python": named when recorded (function, file, line), with
-// no address or module to symbolize.
-bool IsPythonFrame(const nlohmann::json& frame);
-
 }  // namespace heapwarden::report
 
 #endif  // HEAPWARDEN_LIB_REPORT_REPORT_FIELDS_H_

@@ -1,7 +1,6 @@
 // report_io.cc: loads a report file into JSON with validation, and writes one atomically.
 // Report side.
 #include "report/report_io.h"
-#include "report/report_fields.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,15 +14,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "report/json_depth.h"
+#include "report/report_sax.h"
 
 namespace heapwarden::report {
 namespace {
 
 using nlohmann::json;
-
-absl::Status NotAReport(absl::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat("not a heapwarden report (", why, ")"));
-}
 
 // Closes a descriptor on every return path.
 class ScopedFd {
@@ -63,71 +60,34 @@ std::pair<size_t, size_t> LineAndColumn(absl::string_view text, size_t byte) {
   return {line, column};
 }
 
-bool IsHexAddress(const std::string& s) {
-  if (s.size() < 3 || s.size() > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) {
-    return false;
+// What a reader checks before anything else, so that a report of another version says
+// so rather than failing on the first field that moved.
+absl::Status CheckFormatAndVersion(const json& report) {
+  if (!report.is_object()) return NotAReport("the document is not a JSON object");
+  auto format = report.find("format");
+  if (format == report.end()) return NotAReport("\"format\" is missing");
+  if (!format->is_string() || format->get<std::string>() != kReportFormat) {
+    return NotAReport(absl::StrCat("\"format\" is ",
+                                   format->dump(-1, ' ', false, json::error_handler_t::replace),
+                                   ", not \"", kReportFormat, "\""));
   }
-  for (size_t i = 2; i < s.size(); ++i) {
-    if (!std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  auto version = report.find("version");
+  if (version == report.end() || !version->is_number_integer()) {
+    return NotAReport("\"version\" is missing or not an integer");
   }
-  return true;
-}
-
-absl::Status ValidateFrame(const json& frame, const std::string& where) {
-  if (!frame.is_object()) return NotAReport(absl::StrCat(where, " is not an object"));
-  if (IsPythonFrame(frame)) {  // named at record time: function, file, line; no address
-    for (const char* field : {"function", "file"}) {
-      auto it = frame.find(field);
-      if (it == frame.end() || !it->is_string()) {
-        return NotAReport(absl::StrCat(where, ".", field, " is not a string"));
-      }
-    }
-    auto line = frame.find("line");
-    if (line == frame.end() || !line->is_number_integer()) {
-      return NotAReport(absl::StrCat(where, ".line is not an integer"));
-    }
-    return absl::OkStatus();
-  }
-  auto address = frame.find("address");
-  if (address == frame.end() || !address->is_string() ||
-      !IsHexAddress(address->get<std::string>())) {
-    return NotAReport(absl::StrCat(where, ".address is not a hex string"));
-  }
-  auto module = frame.find("module");
-  if (module == frame.end() || !module->is_string()) {
-    return NotAReport(absl::StrCat(where, ".module is not a string"));
-  }
-  auto offset = frame.find("offset");
-  if (offset == frame.end() || !offset->is_number_integer() ||
-      (!offset->is_number_unsigned() && offset->get<int64_t>() < 0)) {
-    return NotAReport(absl::StrCat(where, ".offset is not a non-negative integer"));
+  if (version->get<int64_t>() < kOldestReadableReportVersion ||
+      version->get<int64_t>() > kReportVersion) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "unsupported report version %s (this heapwarden reads versions %d to %d)",
+        version->dump(), kOldestReadableReportVersion, kReportVersion));
   }
   return absl::OkStatus();
 }
 
-absl::Status ValidateStacks(const json& stacks) {
-  for (size_t i = 0; i < stacks.size(); ++i) {
-    const json& stack = stacks[i];
-    std::string where = absl::StrCat("stacks[", i, "]");
-    if (!stack.is_object()) return NotAReport(absl::StrCat(where, " is not an object"));
-    auto id = stack.find("id");
-    if (id == stack.end() || !id->is_number_integer()) {
-      return NotAReport(absl::StrCat(where, ".id is not an integer"));
-    }
-    auto frames = stack.find("frames");
-    if (frames == stack.end() || !frames->is_array()) {
-      return NotAReport(absl::StrCat(where, ".frames is not an array"));
-    }
-    for (size_t j = 0; j < frames->size(); ++j) {
-      absl::Status status = ValidateFrame((*frames)[j], absl::StrCat(where, ".frames[", j, "]"));
-      if (!status.ok()) return status;
-    }
-  }
-  return absl::OkStatus();
-}
+}  // namespace
 
-// Reads a whole regular file. O_NONBLOCK keeps open() of a FIFO from waiting for a
-// writer; the S_ISREG check then refuses it (and devices, and directories).
+// O_NONBLOCK keeps open() of a FIFO from waiting for a writer; the S_ISREG check then
+// refuses it (and devices, and directories).
 absl::StatusOr<std::string> ReadRegularFile(const std::string& path) {
   ScopedFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (fd.get() < 0) {
@@ -155,58 +115,20 @@ absl::StatusOr<std::string> ReadRegularFile(const std::string& path) {
   return text;
 }
 
-}  // namespace
-
-absl::Status ValidateReport(const json& report) {
-  if (!report.is_object()) return NotAReport("the document is not a JSON object");
-  auto format = report.find("format");
-  if (format == report.end()) return NotAReport("\"format\" is missing");
-  if (!format->is_string() || format->get<std::string>() != kReportFormat) {
-    return NotAReport(absl::StrCat("\"format\" is ",
-                                   format->dump(-1, ' ', false, json::error_handler_t::replace),
-                                   ", not \"", kReportFormat, "\""));
-  }
-  auto version = report.find("version");
-  if (version == report.end() || !version->is_number_integer()) {
-    return NotAReport("\"version\" is missing or not an integer");
-  }
-  if (version->get<int64_t>() != kReportVersion) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("unsupported report version %d (this heapwarden reads version %d)",
-                        version->get<int64_t>(), kReportVersion));
-  }
-  for (const char* key : {"process", "totals"}) {
-    auto it = report.find(key);
-    if (it == report.end() || !it->is_object()) {
-      return NotAReport(absl::StrCat("\"", key, "\" is missing or not an object"));
-    }
-  }
-  auto stacks = report.find("stacks");
-  if (stacks == report.end() || !stacks->is_array()) {
-    return NotAReport("\"stacks\" is missing or not an array");
-  }
-  for (const char* key : {"sites", "tags", "leaks", "long_lived", "timeline", "trims", "errors"}) {
-    auto it = report.find(key);
-    if (it != report.end() && !it->is_array()) {
-      return NotAReport(absl::StrCat("\"", key, "\" is not an array"));
-    }
-  }
-  for (const char* key : {"peak", "heapwarden"}) {
-    auto it = report.find(key);
-    if (it != report.end() && !it->is_object()) {
-      return NotAReport(absl::StrCat("\"", key, "\" is not an object"));
-    }
-  }
-  return ValidateStacks(*stacks);
-}
-
-absl::StatusOr<json> ParseReport(absl::string_view text, const std::string& name) {
+absl::StatusOr<json> ParseReport(absl::string_view text, const std::string& name,
+                                 int* file_version) {
   if (text.find_first_not_of(" \t\r\n") == absl::string_view::npos) {
     return absl::InvalidArgumentError(absl::StrCat(name, ": empty file, not a heapwarden report"));
   }
+  if (absl::Status deep = CheckJsonDepth(text); !deep.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ": ", deep.message()));
+  }
   json report;
   try {
-    report = json::parse(text.begin(), text.end());
+    absl::Status upgraded = ParseAndUpgrade(text, &report, file_version);
+    if (!upgraded.ok()) {
+      return absl::Status(upgraded.code(), absl::StrCat(name, ": ", upgraded.message()));
+    }
   } catch (const json::parse_error& e) {
     // nlohmann reports the byte (1-based) where parsing stopped; one past the end means
     // the text stopped before the document did: a report cut short by a crash or a
@@ -222,17 +144,18 @@ absl::StatusOr<json> ParseReport(absl::string_view text, const std::string& name
   } catch (const json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(name, ": corrupt JSON"));
   }
-  absl::Status status = ValidateReport(report);
+  absl::Status status = CheckFormatAndVersion(report);
+  if (status.ok()) status = ValidateReport(report);
   if (!status.ok()) {
     return absl::Status(status.code(), absl::StrCat(name, ": ", status.message()));
   }
   return report;
 }
 
-absl::StatusOr<json> LoadReport(const std::string& path) {
+absl::StatusOr<json> LoadReport(const std::string& path, int* file_version) {
   absl::StatusOr<std::string> text = ReadRegularFile(path);
   if (!text.ok()) return text.status();
-  return ParseReport(*text, path);
+  return ParseReport(*text, path, file_version);
 }
 
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view content) {
@@ -265,10 +188,14 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
   return absl::OkStatus();
 }
 
-absl::Status WriteReportAtomically(const std::string& path, const json& report) {
-  std::string text = report.dump(2, ' ', false, json::error_handler_t::replace);
+std::string ReportJson(const json& report, bool pretty) {
+  std::string text = report.dump(pretty ? 2 : -1, ' ', false, json::error_handler_t::replace);
   text.push_back('\n');
-  return WriteFileAtomically(path, text);
+  return text;
+}
+
+absl::Status WriteReportAtomically(const std::string& path, const json& report) {
+  return WriteFileAtomically(path, ReportJson(report));
 }
 
 }  // namespace heapwarden::report

@@ -1,6 +1,7 @@
 // report_text.cc: the short human summary of a report, LeakSanitizer-style stacks.
 // Report side.
 #include "report/report_text.h"
+#include "report/report_index.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "report/human_size.h"
 #include "report/leak_text.h"
+#include "report/memory_text.h"
 #include "report/report_fields.h"
 #include "report/retained_text.h"
 
@@ -147,14 +149,14 @@ std::vector<Group> CollectGroups(const json& report, int64_t* suppressed_bytes,
 
 }  // namespace
 
-std::string FrameLine(int index, const json& frame) {
-  if (IsPythonFrame(frame)) {
-    return absl::StrFormat("    #%d %s %s:%d", index, StringField(frame, "function", "??"),
-                           StringField(frame, "file", "??"), IntField(frame, "line"));
-  }
+std::string FrameLine(int index, const json& frame, const std::string& module) {
   std::string address = StringField(frame, "address", "0x0");
   std::string function = StringField(frame, "function", "??");
-  std::string module = StringField(frame, "module");
+  if (IsPythonFrame(frame)) {
+    std::string where = FrameSourceLine(frame);
+    // As the reader expects it: "#4 load_table /home/me/job.py:10".
+    return absl::StrFormat("    #%d %s%s%s", index, function, where.empty() ? "" : " ", where);
+  }
   std::string location =
       module.empty()
           ? std::string("(<unknown module>)")
@@ -173,20 +175,11 @@ std::string FrameLine(int index, const json& frame) {
 
 namespace {
 
-void RenderGroup(const Group& group, const absl::flat_hash_map<int64_t, const json*>& stacks,
-                 std::ostream& out) {
+void RenderGroup(const Group& group, const StackIndex& stacks, std::ostream& out) {
   out << absl::StrFormat("%s %d byte(s) in %d object(s) allocated%s from:\n", group.heading,
                          group.bytes, group.blocks,
                          group.tag.empty() ? "" : absl::StrCat(" under tag \"", group.tag, "\""));
-  auto it = stacks.find(group.stack);
-  if (it == stacks.end()) {
-    out << absl::StrFormat("    (stack %d is not in the report)\n", group.stack);
-    return;
-  }
-  const json& frames = ArrayField(*it->second, "frames");
-  if (frames.empty()) out << "    (no frames recorded)\n";
-  int index = 0;
-  for (const json& frame : frames) out << FrameLine(index++, frame) << "\n";
+  RenderStackFrames(stacks, group.stack, out);
 }
 
 }  // namespace
@@ -201,7 +194,7 @@ void RenderText(const json& report, const TextOptions& options, std::ostream& ou
   RenderRetained(report, out);  // retained_text.h: what the allocator holds, pymalloc, trims
   RenderCaveats(report, out);
 
-  const StackIndex stacks = IndexStacks(report);
+  const StackIndex stacks(report);
   RenderErrors(report, stacks, options.top, out);
   int64_t suppressed_bytes = 0;
   int64_t suppressed_groups = 0;
@@ -220,6 +213,7 @@ void RenderText(const json& report, const TextOptions& options, std::ostream& ou
         groups.size() - shown, rest_bytes);
   }
   RenderReachable(report, out);
+  RenderWhereMemoryWent(stacks, options, out);
   RenderLongLived(report, stacks, std::min(options.top, 3), out);
   if (!ArrayField(ObjectField(report, "heapwarden"), "suppressions_used").empty()) {
     RenderSuppressionsUsed(report, out);

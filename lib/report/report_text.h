@@ -9,14 +9,13 @@
 #include <string>
 
 #include "nlohmann/json.hpp"
+#include "report/render_options.h"
 
 namespace heapwarden::report {
 
-struct TextOptions {
-  // Groups (leaks, or live sites of a snapshot) shown with their stacks; the rest are
-  // summed in one line.
-  int top = 10;
-};
+// top: groups (leaks, or live sites of a snapshot) shown with their stacks and rows of
+// each "where memory went" table; by: that table's roll-up (render_options.h).
+using TextOptions = RenderOptions;
 
 // RenderText()
 //
@@ -47,17 +46,21 @@ struct TextOptions {
 //
 // Memory errors ("errors") come first, with their stacks. Leak groups come from
 // "leaks" (suppressed ones only counted in the table, reachable ones only summed),
-// ordered direct, indirect, unclassified, then by bytes; then the largest long-lived
-// groups. The SUMMARY of a final report counts unsuppressed direct, indirect and
+// ordered direct, indirect, unclassified, then by bytes; then where memory went
+// (memory_text.h: the peak and live memory by site and function, tags); then the
+// largest long-lived groups. The SUMMARY of a final report counts unsuppressed direct, indirect and
 // unclassified leaks; a snapshot (no "leaks") shows its live sites instead and sums
-// what is live. Never throws on a report that passed ValidateReport().
+// what is live. `report` is version 2 (LoadReport() or ParseReport()). Never throws on
+// a report that passed ValidateReport().
 void RenderText(const nlohmann::json& report, const TextOptions& options, std::ostream& out);
 
 // FrameLine()
 //
 // One frame in LeakSanitizer's form, "    #3 0x55d0c0a1b2c3 in leak_parser src/parser.c:12",
-// or "    #3 0x7f0000001000 (/lib/libc.so.6+0x1000)" for a frame without a name.
-std::string FrameLine(int index, const nlohmann::json& frame);
+// or "    #3 0x7f0000001000 (/lib/libc.so.6+0x1000)" for a frame without a name
+// (`module` is the frame's module path, ReportIndex::ModulePath()). A python frame has
+// no address: "    #3 load train.py:12".
+std::string FrameLine(int index, const nlohmann::json& frame, const std::string& module);
 
 }  // namespace heapwarden::report
 

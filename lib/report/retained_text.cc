@@ -3,11 +3,13 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "report/human_size.h"
 #include "report/report_fields.h"
+#include "report/report_index.h"
 
 namespace heapwarden::report {
 namespace {
@@ -39,28 +41,26 @@ std::string KnownFunction(const json& frame) {
   return function == "??" ? "" : function;
 }
 
-bool IsPymallocStack(const json& stack) {
-  const json& frames = ArrayField(stack, "frames");
+bool IsPymallocStack(const ReportIndex& index, int64_t stack) {
+  std::vector<const json*> frames = index.StackFrames(stack);
   for (size_t i = 0; i < frames.size() && i < 8; ++i) {
-    if (IsPymallocFunction(KnownFunction(frames[i]))) return true;
+    if (IsPymallocFunction(KnownFunction(*frames[i]))) return true;
   }
   // Debian's python3 is stripped: obmalloc's static functions have no names. The
   // interpreter itself mapping anonymous memory, from a frame without a name, is its
   // object allocator.
-  if (frames.empty() || !KnownFunction(frames[0]).empty()) return false;
-  return IsPythonModule(StringField(frames[0], "module"));
+  if (frames.empty() || !KnownFunction(*frames[0]).empty()) return false;
+  return IsPythonModule(index.ModulePath(*frames[0]));
 }
 
 }  // namespace
 
 PymallocArenas FindPymallocArenas(const json& report) {
-  std::map<int64_t, const json*> stacks;
-  for (const json& stack : ArrayField(report, "stacks")) stacks[IntField(stack, "id", -1)] = &stack;
+  const ReportIndex index(report);
   PymallocArenas arenas;
   for (const json& site : ArrayField(report, "sites")) {
     if (StringField(site, "source") != "mapped") continue;
-    auto it = stacks.find(IntField(site, "stack", -1));
-    if (it == stacks.end() || !IsPymallocStack(*it->second)) continue;
+    if (!IsPymallocStack(index, IntField(site, "stack", -1))) continue;
     arenas.live_bytes += IntField(site, "live_bytes");
     arenas.peak_bytes += IntField(site, "peak_live_bytes");
   }

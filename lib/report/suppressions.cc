@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "report/report_fields.h"
+#include "report/report_io.h"
 
 namespace heapwarden::report {
 namespace {
@@ -104,26 +105,29 @@ absl::Status SuppressionList::AddText(absl::string_view text, absl::string_view 
 }
 
 absl::Status SuppressionList::AddFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the suppressions file"));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
-  return AddText(text.str(), path);
+  // Only a regular file: a FIFO would block the CI gate, a directory reads as nothing.
+  absl::StatusOr<std::string> text = ReadRegularFile(path);
+  if (!text.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(text.status().message(), " (the suppressions file)"));
+  }
+  return AddText(*text, path);
 }
 
-int SuppressionList::Match(const json& stack) const {
-  const json& frames = ArrayField(stack, "frames");
+int SuppressionList::Match(const ReportIndex& index, int64_t stack) const {
+  const std::vector<const json*> frames = index.StackFrames(stack);
   for (size_t r = 0; r < rules_.size(); ++r) {
     const std::string& pattern = rules_[r].pattern;
-    for (const json& frame : frames) {
-      for (const char* field : {"function", "module", "file"}) {
-        auto it = frame.find(field);
-        if (it != frame.end() && it->is_string() &&
+    for (const json* frame : frames) {
+      for (const char* field : {"function", "file"}) {
+        auto it = frame->find(field);
+        if (it != frame->end() && it->is_string() &&
             TemplateMatch(pattern, it->get_ref<const std::string&>())) {
           return static_cast<int>(r);
         }
       }
+      const std::string& module = index.ModulePath(*frame);
+      if (!module.empty() && TemplateMatch(pattern, module)) return static_cast<int>(r);
     }
   }
   return -1;
@@ -131,9 +135,9 @@ int SuppressionList::Match(const json& stack) const {
 
 void ApplySuppressions(json& report, SuppressionList& list) {
   for (Suppression& rule : list.rules()) rule.hit_blocks = rule.hit_bytes = 0;
-  std::unordered_map<int64_t, const json*> stacks;
-  for (const json& stack : ArrayField(report, "stacks"))
-    stacks.emplace(IntField(stack, "id", -1), &stack);
+  // The index points into "stacks", "frames" and "modules", which this loop leaves
+  // alone: it only edits "leaks".
+  const ReportIndex index(report);
   auto leaks = report.find("leaks");
   if (leaks != report.end() && leaks->is_array()) {
     for (json& leak : *leaks) {
@@ -142,9 +146,7 @@ void ApplySuppressions(json& report, SuppressionList& list) {
       leak["suppressed"] = false;
       std::string kind = StringField(leak, "kind");
       if (kind == "reachable") continue;
-      auto it = stacks.find(IntField(leak, "stack", -1));
-      if (it == stacks.end()) continue;
-      int rule = list.Match(*it->second);
+      int rule = list.Match(index, IntField(leak, "stack", -1));
       if (rule < 0) continue;
       Suppression& s = list.rules()[static_cast<size_t>(rule)];
       leak["suppressed"] = true;

@@ -26,6 +26,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "nlohmann/json.hpp"
+#include "report/report_index.h"
 
 namespace heapwarden::report {
 
@@ -59,9 +60,9 @@ class SuppressionList {
 
   // Match()
   //
-  // The index of the first rule matching any frame of `stack` (an element of the
-  // report's "stacks"), or -1.
-  int Match(const nlohmann::json& stack) const;
+  // The index of the first rule matching any frame of stack `stack` (its function,
+  // module path or file), or -1.
+  int Match(const ReportIndex& index, int64_t stack) const;
 
   std::vector<Suppression>& rules() { return rules_; }
   const std::vector<Suppression>& rules() const { return rules_; }

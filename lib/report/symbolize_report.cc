@@ -1,49 +1,19 @@
-// symbolize_report.cc: adds function, file and line to every frame of a report.
-// Report side.
+// symbolize_report.cc: adds function, file and line to every native frame of a
+// version-2 report. Report side.
 #include "report/symbolize_report.h"
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "report/report_fields.h"
 
 namespace heapwarden::report {
 namespace {
 
 using nlohmann::json;
-
-uint64_t FrameOffset(const json& frame) {
-  auto it = frame.find("offset");
-  if (it == frame.end()) return 0;
-  if (it->is_number_unsigned()) return it->get<uint64_t>();
-  int64_t offset = IntField(frame, "offset", 0);
-  return offset < 0 ? 0 : static_cast<uint64_t>(offset);
-}
-
-json SymbolizeFrames(const json& frames, Symbolizer& symbolizer) {
-  json result = json::array();
-  for (const json& frame : frames) {
-    if (!frame.is_object() || IsPythonFrame(frame)) {
-      result.push_back(frame);
-      continue;
-    }
-    if (BoolField(frame, "inlined")) continue;  // regenerated below
-    for (const SourceFrame& source :
-         symbolizer.SymbolizeReturnAddress(StringField(frame, "module"), FrameOffset(frame))) {
-      json out = frame;
-      out.erase("file");
-      out.erase("line");
-      out["function"] = source.function;
-      if (source.line > 0) {
-        out["file"] = source.file;
-        out["line"] = source.line;
-      }
-      if (source.inlined) out["inlined"] = true;
-      result.push_back(std::move(out));
-    }
-  }
-  return result;
-}
 
 }  // namespace
 
@@ -53,18 +23,77 @@ bool IsSymbolized(const json& report) {
 
 void SymbolizeReport(json& report, Symbolizer& symbolizer) {
   if (!report.is_object()) return;
-  auto stacks = report.find("stacks");
-  if (stacks != report.end() && stacks->is_array()) {
-    for (json& stack : *stacks) {
-      if (!stack.is_object()) continue;
-      auto frames = stack.find("frames");
-      if (frames == stack.end() || !frames->is_array()) continue;
-      *frames = SymbolizeFrames(*frames, symbolizer);
-    }
-  }
   json& meta = report["heapwarden"];
   if (!meta.is_object()) meta = json::object();
   meta["symbolized"] = true;
+  auto frames = report.find("frames");
+  auto stacks = report.find("stacks");
+  if (frames == report.end() || !frames->is_array() || stacks == report.end() ||
+      !stacks->is_array()) {
+    return;
+  }
+  absl::flat_hash_map<int64_t, std::string> modules;
+  for (const json& module : ArrayField(report, "modules")) {
+    modules.emplace(IntField(module, "id", -1), StringField(module, "path"));
+  }
+
+  // Each native frame is looked up once, however many stacks share it. Frames an
+  // earlier run added for inlined calls are dropped and regenerated, so symbolizing
+  // twice gives the same report.
+  json table = json::array();
+  absl::flat_hash_map<int64_t, std::vector<int64_t>> expansion;  // old id -> new ids
+  int64_t next_id = 0;
+  for (json& frame : *frames) {
+    if (!frame.is_object()) continue;
+    const int64_t old_id = IntField(frame, "id", -1);
+    if (BoolField(frame, "inlined")) continue;
+    std::vector<int64_t>& ids = expansion[old_id];
+    if (StringField(frame, "kind", "native") == "python") {
+      frame["id"] = next_id;
+      ids.push_back(next_id++);
+      table.push_back(std::move(frame));
+      continue;
+    }
+    const int64_t offset = IntField(frame, "offset");
+    std::string module;
+    if (HasField(frame, "module")) {
+      auto it = modules.find(IntField(frame, "module", -1));
+      if (it != modules.end()) module = it->second;
+    }
+    std::vector<SourceFrame> sources =
+        symbolizer.SymbolizeReturnAddress(module, offset < 0 ? 0 : static_cast<uint64_t>(offset));
+    if (sources.empty()) sources.emplace_back();  // "??"
+    for (const SourceFrame& source : sources) {
+      json out = frame;
+      out.erase("file");
+      out.erase("line");
+      out.erase("inlined");
+      out["id"] = next_id;
+      out["function"] = source.function;
+      if (source.line > 0) {
+        out["file"] = source.file;
+        out["line"] = source.line;
+      }
+      if (source.inlined) out["inlined"] = true;
+      ids.push_back(next_id++);
+      table.push_back(std::move(out));
+    }
+  }
+  *frames = std::move(table);
+
+  for (json& stack : *stacks) {
+    if (!stack.is_object()) continue;
+    auto list = stack.find("frames");
+    if (list == stack.end() || !list->is_array()) continue;
+    json ids = json::array();
+    for (const json& ref : *list) {
+      if (!ref.is_number_integer()) continue;
+      auto it = expansion.find(ref.get<int64_t>());
+      if (it == expansion.end()) continue;  // an inlined frame: its expansion is regenerated
+      for (int64_t id : it->second) ids.push_back(id);
+    }
+    *list = std::move(ids);
+  }
 }
 
 }  // namespace heapwarden::report

@@ -16,14 +16,15 @@ bool IsSymbolized(const nlohmann::json& report);
 
 // SymbolizeReport()
 //
-// Gives every frame of every stack a "function" ("??" when unknown) and, where DWARF
-// line information exists, "file" and "line"; then sets heapwarden.symbolized = true.
-// Every frame is taken as a return address (looked up at offset-1) while its
-// "address" and "offset" stay as recorded. When code was inlined at a frame's address,
-// the inlined functions become extra frames just before it, innermost first, with the
-// same address and "inlined": true. Frames marked "inlined" by an earlier run are
-// dropped first, so symbolizing twice gives the same report. Never throws on a report
-// that passed ValidateReport(); anything malformed is left as it is.
+// Gives every native frame of a version-2 report (what LoadReport() returns) a
+// "function" ("??" when unknown) and, where DWARF line information exists, "file" and
+// "line"; then sets heapwarden.symbolized = true. Each entry of "frames" is looked up
+// once, as a return address (at offset-1), keeping its "address" and "offset". When
+// code was inlined at a frame's address, the inlined functions become new frames
+// ("inlined": true, same address) that every stack lists just before it, innermost
+// first. Python frames pass through unchanged. Frames marked "inlined" by an earlier
+// run are dropped first, so symbolizing twice gives the same report. Frame ids are
+// renumbered. Never throws on a report that passed ValidateReport().
 void SymbolizeReport(nlohmann::json& report, Symbolizer& symbolizer);
 
 }  // namespace heapwarden::report

@@ -192,6 +192,43 @@ bool FileExists(const std::string &path) {
   return stat(path.c_str(), &st) == 0;
 }
 
+namespace {
+
+// Version 2 keeps each frame once, in "frames", and modules by id in "modules"; the tests
+// look at each stack's frames, so put them back inline as version 1 had them (module as
+// its path). The document keeps "version": 2 and its tables.
+std::optional<nlohmann::json> InlineFrames(nlohmann::json doc, const std::string &path,
+                                           std::string *error) {
+  std::map<int64_t, std::string> modules;
+  std::map<int64_t, nlohmann::json> frames;
+  try {
+    for (const auto &module : doc.at("modules")) {
+      modules[module.at("id").get<int64_t>()] = module.at("path").get<std::string>();
+    }
+    for (const auto &frame : doc.at("frames")) {
+      nlohmann::json inline_frame = frame;
+      inline_frame.erase("id");
+      if (frame.contains("module")) {
+        inline_frame["module"] = modules.at(frame["module"].get<int64_t>());
+      } else if (frame.value("kind", "native") == "native") {
+        inline_frame["module"] = "";
+      }
+      frames[frame.at("id").get<int64_t>()] = std::move(inline_frame);
+    }
+    for (auto &stack : doc.at("stacks")) {
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto &id : stack.at("frames")) list.push_back(frames.at(id.get<int64_t>()));
+      stack["frames"] = std::move(list);
+    }
+  } catch (const std::exception &e) {
+    *error = "report " + path + " has broken version-2 tables: " + e.what();
+    return std::nullopt;
+  }
+  return doc;
+}
+
+}  // namespace
+
 std::optional<nlohmann::json> LoadReport(const std::string &path, std::string *error) {
   if (!FileExists(path)) {
     *error = "no report at " + path;
@@ -207,6 +244,7 @@ std::optional<nlohmann::json> LoadReport(const std::string &path, std::string *e
     *error = "report " + path + " lacks \"format\": \"heapwarden-report\"";
     return std::nullopt;
   }
+  if (doc.value("version", 0) == 2) return InlineFrames(std::move(doc), path, error);
   return doc;
 }
 

@@ -79,7 +79,9 @@ std::string ReadFile(const std::string &path);
 void WriteFile(const std::string &path, const std::string &contents);
 bool FileExists(const std::string &path);
 
-// Parses a report; on failure returns nullopt and says why in *error.
+// Parses a report (version 1, or version 2 with its frames put back inline in each stack,
+// module as a path, so tests read every stack the same way); on failure returns nullopt
+// and says why in *error.
 std::optional<nlohmann::json> LoadReport(const std::string &path, std::string *error);
 
 // True when a demangled function name is `name`, qualified or not, with or without a

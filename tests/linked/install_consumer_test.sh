@@ -55,7 +55,10 @@ assert tags["embeddings"]["bytes_allocated"] == 16384, tags.get("embeddings")
 assert "load/index" in tags and tags["load/index"]["bytes_allocated"] > 0, tags.keys()
 assert "cache" in tags, tags.keys()
 assert r["process"]["complete"], r["process"]
-functions = [f.get("function", "") for s in r["stacks"] for f in s["frames"]]
+if r["version"] == 2:  # each frame once, in "frames"
+    functions = [f.get("function", "") for f in r["frames"]]
+else:
+    functions = [f.get("function", "") for s in r["stacks"] for f in s["frames"]]
 assert any(f.startswith("main") for f in functions), "report not symbolized"
 PY
 }

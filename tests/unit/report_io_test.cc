@@ -141,20 +141,26 @@ TEST_F(ReportIoTest, NotAnObject) {
 
 TEST_F(ReportIoTest, UnsupportedVersion) {
   nlohmann::json report = MinimalReport();
-  report["version"] = 2;
-  EXPECT_THAT(LoadError(WriteText("v2.json", report.dump())),
-              HasSubstr("unsupported report version 2"));
+  report["version"] = 3;
+  EXPECT_THAT(LoadError(WriteText("v3.json", report.dump())),
+              HasSubstr("unsupported report version 3 (this heapwarden reads versions 1 to 2)"));
+  report["version"] = 0;
+  EXPECT_THAT(LoadError(WriteText("v0.json", report.dump())),
+              HasSubstr("unsupported report version 0"));
+  report["version"] = "2";
+  EXPECT_THAT(LoadError(WriteText("vs.json", report.dump())),
+              HasSubstr("\"version\" is missing or not an integer"));
 }
 
 TEST_F(ReportIoTest, MissingSection) {
   nlohmann::json report = MinimalReport();
   report.erase("totals");
   EXPECT_THAT(LoadError(WriteText("nototals.json", report.dump())),
-              HasSubstr("not a heapwarden report (\"totals\" is missing or not an object)"));
+              HasSubstr("not a heapwarden report (\"totals\" is missing)"));
   report = MinimalReport();
   report["leaks"] = "none";
   EXPECT_THAT(LoadError(WriteText("leaks.json", report.dump())),
-              HasSubstr("\"leaks\" is not an array"));
+              HasSubstr("(leaks is \"none\", not an array)"));
 }
 
 TEST_F(ReportIoTest, MalformedFrameIsNamed) {
@@ -183,13 +189,15 @@ TEST_F(ReportIoTest, ParseReportUsesTheGivenName) {
 
 TEST_F(ReportIoTest, WriteIsPrivateCompleteAndLeavesNoTemporaryFile) {
   std::string path = Path("out.json");
-  ASSERT_TRUE(WriteReportAtomically(path, MinimalReport()).ok());
+  absl::StatusOr<nlohmann::json> v2 = ParseReport(MinimalReport().dump(), "minimal");
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  ASSERT_TRUE(WriteReportAtomically(path, *v2).ok());
   struct stat st;
   ASSERT_EQ(stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   absl::StatusOr<nlohmann::json> loaded = LoadReport(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
-  EXPECT_EQ(*loaded, MinimalReport());
+  EXPECT_EQ(*loaded, *v2);
   EXPECT_EQ(Files(), std::vector<std::string>{"out.json"});
 }
 
@@ -248,4 +256,127 @@ TEST_F(ReportIoTest, InvalidUtf8IsReplacedNotThrown) {
 }
 
 }  // namespace
+// The record side's raw version 1 becomes version 2: every distinct frame once, stacks
+// of ids, modules by id.
+TEST_F(ReportIoTest, Version1BecomesVersion2WithEachFrameOnce) {
+  nlohmann::json report = MinimalReport();
+  nlohmann::json frame = report["stacks"][0]["frames"][0];
+  nlohmann::json other = {{"address", "0x7f0000001000"}, {"module", "/lib/libc.so.6"}, {"offset", 4096}};
+  report["stacks"] = nlohmann::json::array(
+      {{{"id", 1}, {"frames", {frame, other}}}, {{"id", 7}, {"frames", {other, frame, frame}}}});
+  report["sites"] = nlohmann::json::parse(R"([{"stack": 7, "tag": "", "live_bytes": 5}])");
+  int version = 0;
+  absl::StatusOr<nlohmann::json> v2 = ParseReport(report.dump(), "v1", &version);
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  EXPECT_EQ(version, 1);
+  EXPECT_EQ((*v2)["version"], 2);
+  ASSERT_EQ((*v2)["frames"].size(), 2u);
+  ASSERT_EQ((*v2)["modules"].size(), 2u);
+  EXPECT_EQ((*v2)["stacks"][0]["frames"], nlohmann::json::parse("[0, 1]"));
+  EXPECT_EQ((*v2)["stacks"][1]["frames"], nlohmann::json::parse("[1, 0, 0]"));
+  EXPECT_EQ((*v2)["stacks"][1]["id"], 7);
+  const nlohmann::json& libc = (*v2)["frames"][1];
+  EXPECT_EQ(libc["kind"], "native");
+  EXPECT_EQ(libc["offset"], 4096);
+  EXPECT_EQ(libc["address"], "0x7f0000001000");
+  EXPECT_EQ((*v2)["modules"][libc["module"].get<int>()]["path"], "/lib/libc.so.6");
+  // Loading version 2 again changes nothing.
+  absl::StatusOr<nlohmann::json> again = ParseReport(v2->dump(), "v2", &version);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(version, 2);
+  EXPECT_EQ(*again, *v2);
+}
+
+// The record side will write Python frames inline as {"kind": "python", ...}: they pass
+// through as python frames, with no module or address.
+TEST_F(ReportIoTest, PythonFramesPassThrough) {
+  nlohmann::json report = MinimalReport();
+  report["stacks"][0]["frames"].push_back(
+      {{"kind", "python"}, {"function", "load"}, {"file", "train.py"}, {"line", 12}});
+  report["stacks"][0]["frames"].push_back(
+      {{"kind", "python"}, {"function", "load"}, {"file", "train.py"}, {"line", 12}});
+  absl::StatusOr<nlohmann::json> v2 = ParseReport(report.dump(), "py");
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  ASSERT_EQ((*v2)["frames"].size(), 2u);
+  const nlohmann::json& py = (*v2)["frames"][1];
+  EXPECT_EQ(py, nlohmann::json::parse(
+                    R"({"id": 1, "kind": "python", "function": "load", "file": "train.py", "line": 12})"));
+  EXPECT_EQ((*v2)["stacks"][0]["frames"], nlohmann::json::parse("[0, 1, 1]"));
+  report["stacks"][0]["frames"][1].erase("function");
+  EXPECT_THAT(LoadError(WriteText("py.json", report.dump())),
+              HasSubstr("(stacks[0].frames[1].function is missing)"));
+}
+
+TEST_F(ReportIoTest, WrongTypedOrNegativeNumbersAreErrorsNotZero) {
+  struct Case {
+    const char* pointer;
+    nlohmann::json value;
+    const char* message;
+  } cases[] = {
+      {"/totals/live_bytes", "2048", "(totals.live_bytes is \"2048\", not a non-negative integer)"},
+      {"/totals/live_bytes", -5, "(totals.live_bytes is -5, not a non-negative integer)"},
+      {"/totals/peak_live_bytes", 1.5, "(totals.peak_live_bytes is 1.5, not a non-negative integer)"},
+      {"/totals/peak_time", -1.0, "(totals.peak_time is -1.0, not a non-negative number)"},
+      {"/process/pid", "42", "(process.pid is \"42\", not an integer)"},
+      {"/process/complete", 1, "(process.complete is 1, not true or false)"},
+      {"/heapwarden/symbolized", "yes", "(heapwarden.symbolized is \"yes\", not true or false)"},
+      {"/peak/live_bytes", nullptr, "(peak.live_bytes is null, not a non-negative integer)"},
+  };
+  for (const Case& c : cases) {
+    nlohmann::json report = MinimalReport();
+    report[nlohmann::json::json_pointer(c.pointer)] = c.value;
+    EXPECT_THAT(LoadError(WriteText("typed.json", report.dump())), HasSubstr(c.message)) << c.pointer;
+  }
+  nlohmann::json report = MinimalReport();
+  report["sites"] = nlohmann::json::parse(R"([{"stack": 1, "tag": "", "live_bytes": -1}])");
+  EXPECT_THAT(LoadError(WriteText("site.json", report.dump())),
+              HasSubstr("(sites[0].live_bytes is -1, not a non-negative integer)"));
+  report["sites"] = nlohmann::json::parse(R"([{"stack": 1, "tag": "", "allocations": "3"}])");
+  EXPECT_THAT(LoadError(WriteText("site.json", report.dump())),
+              HasSubstr("(sites[0].allocations is \"3\", not a non-negative integer)"));
+  report["sites"] = nlohmann::json::parse(R"([{"stack": 9, "tag": ""}])");
+  EXPECT_THAT(LoadError(WriteText("site.json", report.dump())),
+              HasSubstr("(sites[0].stack names stack 9, which is not in \"stacks\")"));
+  report = MinimalReport();
+  report["stacks"][0]["frames"][0]["line"] = -3;
+  EXPECT_THAT(LoadError(WriteText("line.json", report.dump())),
+              HasSubstr("(stacks[0].frames[0].line is not a non-negative integer)"));
+}
+
+TEST_F(ReportIoTest, BrokenVersion2TablesAreNamed) {
+  absl::StatusOr<nlohmann::json> v2 = ParseReport(MinimalReport().dump(), "minimal");
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  nlohmann::json report = *v2;
+  report["stacks"][0]["frames"] = nlohmann::json::parse("[5]");
+  EXPECT_THAT(LoadError(WriteText("ref.json", report.dump())),
+              HasSubstr("(stacks[0].frames[0] is 5, not the id of a frame in \"frames\")"));
+  report = *v2;
+  report["frames"][0]["module"] = 9;
+  EXPECT_THAT(LoadError(WriteText("mod.json", report.dump())),
+              HasSubstr("(frames[0].module names module 9, which is not in \"modules\")"));
+  report = *v2;
+  report["stacks"][0]["frames"] = MinimalReport()["stacks"][0]["frames"];
+  EXPECT_THAT(LoadError(WriteText("inline.json", report.dump())),
+              HasSubstr("inline frames belong to version 1"));
+}
+
+// nlohmann recurses over nested values: a hostile file must be refused before that.
+TEST_F(ReportIoTest, DeepNestingIsRefusedNotACrash) {
+  std::string deep = std::string(50000, '[') + std::string(50000, ']');
+  EXPECT_THAT(LoadError(WriteText("deep.json", deep)),
+              HasSubstr(": JSON nested more than 64 levels deep (at byte 65)"));
+  std::string in_string = R"({"format": ")" + std::string(1000, '[') + R"("})";
+  EXPECT_THAT(LoadError(WriteText("str.json", in_string)), HasSubstr("\"format\" is"));
+}
+
+TEST_F(ReportIoTest, FilesAreCompact) {
+  absl::StatusOr<nlohmann::json> v2 = ParseReport(MinimalReport().dump(), "minimal");
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  std::string path = Path("compact.json");
+  ASSERT_TRUE(WriteReportAtomically(path, *v2).ok());
+  std::stringstream text;
+  text << std::ifstream(path).rdbuf();
+  EXPECT_EQ(text.str(), v2->dump() + "\n");
+}
+
 }  // namespace heapwarden::report

@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "report/report_text.h"
+#include "report_test_util.h"
 
 namespace heapwarden::report {
 namespace {
@@ -51,7 +52,7 @@ nlohmann::json Report() {
 
 std::string Render(const nlohmann::json& report) {
   std::ostringstream out;
-  RenderText(report, TextOptions{}, out);
+  RenderText(AsLoaded(report), TextOptions{}, out);
   return out.str();
 }
 

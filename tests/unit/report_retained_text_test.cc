@@ -8,6 +8,8 @@
 
 #include <sstream>
 
+#include "report_test_util.h"
+
 namespace heapwarden::report {
 namespace {
 
@@ -44,14 +46,14 @@ json Report() {
 }
 
 TEST(RetainedText, FindsPymallocArenasByFunctionAndByModule) {
-  PymallocArenas arenas = FindPymallocArenas(Report());
+  PymallocArenas arenas = FindPymallocArenas(Upgraded(Report()));
   EXPECT_EQ(arenas.live_bytes, 30 * kMiB);            // not the OpenBLAS mapping
   EXPECT_EQ(arenas.peak_bytes, 200 * kMiB);           // 250 MiB of site peaks, capped
 }
 
 TEST(RetainedText, SaysWhatRetainedIsMadeOfAndSuggestsTheFlag) {
   std::ostringstream out;
-  RenderRetained(Report(), out);
+  RenderRetained(Upgraded(Report()), out);
   const std::string text = out.str();
   EXPECT_NE(text.find("retained     100.0 MiB not in live blocks: up to 80.0 MiB free in the allocator"),
             std::string::npos) << text;

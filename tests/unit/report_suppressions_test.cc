@@ -4,6 +4,7 @@
 
 #include "gtest/gtest.h"
 #include "report/leak_summary.h"
+#include "report_test_util.h"
 
 namespace heapwarden::report {
 namespace {
@@ -50,10 +51,12 @@ TEST(SuppressionListTest, RejectsOtherKindsAndEmptyPatterns) {
 nlohmann::json Report() {
   return nlohmann::json::parse(R"({
     "stacks": [
-      {"id": 1, "frames": [{"function": "leak_parser", "module": "/usr/bin/app", "file": "src/parser.c"},
-                           {"function": "main", "module": "/usr/bin/app"}]},
-      {"id": 2, "frames": [{"function": "??", "module": "/usr/lib/libfoo.so.1"}]},
-      {"id": 3, "frames": [{"function": "make_node", "module": "/usr/bin/app", "file": "src/tree.c"}]}
+      {"id": 1, "frames": [{"function": "leak_parser", "module": "/usr/bin/app", "file": "src/parser.c",
+                            "address": "0x10", "offset": 16},
+                           {"function": "main", "module": "/usr/bin/app", "address": "0x20", "offset": 32}]},
+      {"id": 2, "frames": [{"function": "??", "module": "/usr/lib/libfoo.so.1", "address": "0x30", "offset": 48}]},
+      {"id": 3, "frames": [{"function": "make_node", "module": "/usr/bin/app", "file": "src/tree.c",
+                           "address": "0x40", "offset": 64}]}
     ],
     "leaks": [
       {"stack": 1, "tag": "", "kind": "direct", "blocks": 3, "bytes": 3000, "suppressed": false},
@@ -67,7 +70,7 @@ nlohmann::json Report() {
 }
 
 TEST(ApplySuppressionsTest, MarksMatchingGroupsAndResetsOthers) {
-  nlohmann::json report = Report();
+  nlohmann::json report = Upgraded(Report());
   SuppressionList list;
   ASSERT_TRUE(list.AddText("leak:parser.c\nleak:libfoo.so\n", "s").ok());
   ApplySuppressions(report, list);

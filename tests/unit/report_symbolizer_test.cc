@@ -13,6 +13,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "report/report_index.h"
+#include "report_test_util.h"
 #include "nlohmann/json.hpp"
 #include "report/symbolize_report.h"
 #include "report/symbolizer.h"
@@ -220,14 +222,20 @@ nlohmann::json RawReport(const ModuleAddress& known, const ModuleAddress& inline
 TEST(SymbolizeReportTest, AddsNamesKeepsAddressesAndMarksTheReport) {
   ModuleAddress known = Locate(CallerForTest());
   ModuleAddress inlined = Locate(OuterOfInlined());
-  nlohmann::json report = RawReport(known, inlined);
+  nlohmann::json report = AsLoaded(RawReport(known, inlined));
   ASSERT_FALSE(IsSymbolized(report));
   Symbolizer symbolizer;
   SymbolizeReport(report, symbolizer);
 
   EXPECT_TRUE(IsSymbolized(report));
-  const nlohmann::json& frames = report["stacks"][0]["frames"];
+  // What a reader of the written file sees.
+  report = AsLoaded(report);
+  const ReportIndex index(report);
+  std::vector<nlohmann::json> frames;
+  for (const nlohmann::json* frame : index.StackFrames(1)) frames.push_back(*frame);
   ASSERT_EQ(frames.size(), 4u);  // the inlined address became two frames
+  EXPECT_EQ(index.ModulePath(frames[0]), known.module);
+  EXPECT_EQ(frames[0]["kind"], "native");
   EXPECT_THAT(frames[0]["function"].get<std::string>(), HasSubstr("CallerForTest"));
   EXPECT_EQ(frames[0]["address"], "0x5500001000");
   EXPECT_EQ(frames[0]["offset"], known.offset);
@@ -249,7 +257,7 @@ TEST(SymbolizeReportTest, AddsNamesKeepsAddressesAndMarksTheReport) {
 }
 
 TEST(SymbolizeReportTest, SymbolizingTwiceChangesNothing) {
-  nlohmann::json report = RawReport(Locate(CallerForTest()), Locate(OuterOfInlined()));
+  nlohmann::json report = AsLoaded(RawReport(Locate(CallerForTest()), Locate(OuterOfInlined())));
   Symbolizer symbolizer;
   SymbolizeReport(report, symbolizer);
   nlohmann::json once = report;
@@ -263,6 +271,29 @@ TEST(SymbolizeReportTest, ToleratesMalformedStacks) {
   Symbolizer symbolizer;
   EXPECT_NO_THROW(SymbolizeReport(report, symbolizer));
   EXPECT_TRUE(IsSymbolized(report));
+  report = {{"stacks", {{{"id", 3}, {"frames", {1, "x", 99}}}}},
+            {"frames", {1, {{"id", 1}, {"module", "x"}}, {{"id", 2}, {"offset", -4}}}},
+            {"modules", "none"}};
+  EXPECT_NO_THROW(SymbolizeReport(report, symbolizer));
+}
+
+// Python frames have no module to look up: they pass through, and every stack keeps them
+// in place.
+TEST(SymbolizeReportTest, PythonFramesPassThrough) {
+  nlohmann::json raw = RawReport(Locate(CallerForTest()), Locate(OuterOfInlined()));
+  nlohmann::json python = {{"kind", "python"}, {"function", "train"}, {"file", "t.py"}, {"line", 3}};
+  raw["stacks"][0]["frames"].push_back(python);
+  nlohmann::json report = AsLoaded(raw);
+  Symbolizer symbolizer;
+  SymbolizeReport(report, symbolizer);
+  report = AsLoaded(report);
+  const ReportIndex index(report);
+  std::vector<const nlohmann::json*> frames = index.StackFrames(1);
+  ASSERT_EQ(frames.size(), 5u);
+  nlohmann::json last = *frames[4];
+  last.erase("id");
+  EXPECT_EQ(last, python);
+  EXPECT_THAT((*frames[0])["function"].get<std::string>(), HasSubstr("CallerForTest"));
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "report/report_index.h"
+#include "report_test_util.h"
 
 namespace heapwarden::report {
 namespace {
@@ -51,7 +53,7 @@ nlohmann::json SymbolizedReport() {
 
 std::string Render(const nlohmann::json& report, int top = 10) {
   std::ostringstream out;
-  RenderText(report, TextOptions{.top = top}, out);
+  RenderText(AsLoaded(report), TextOptions{.top = top}, out);
   return out.str();
 }
 
@@ -141,10 +143,20 @@ TEST(ReportTextTest, UnsymbolizedFramesShowModuleAndOffset) {
   EXPECT_THAT(Render(report), HasSubstr("    #0 0x55d0c0a1b2c3 (/usr/bin/parser+0x12c3)\n"));
 }
 
+// The loader refuses a leak whose stack is missing; handed one built in memory, the
+// renderer says so rather than crashing.
 TEST(ReportTextTest, MissingStackIsSaidNotCrashedOn) {
-  nlohmann::json report = SymbolizedReport();
+  nlohmann::json bad = SymbolizedReport();
+  bad["leaks"][2]["stack"] = 77;
+  absl::StatusOr<nlohmann::json> parsed = ParseReport(bad.dump(), "bad");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_THAT(std::string(parsed.status().message()),
+              HasSubstr("(leaks[2].stack names stack 77, which is not in \"stacks\")"));
+  nlohmann::json report = AsLoaded(SymbolizedReport());
   report["leaks"][2]["stack"] = 77;
-  EXPECT_THAT(Render(report), HasSubstr("    (stack 77 is not in the report)\n"));
+  std::ostringstream out;
+  RenderText(report, TextOptions{}, out);
+  EXPECT_THAT(out.str(), HasSubstr("    (stack 77 is not in the report)\n"));
 }
 
 TEST(ReportTextTest, SnapshotShowsLiveSites) {
@@ -185,14 +197,21 @@ TEST(ReportTextTest, KilledProcessAndCaveats) {
   EXPECT_THAT(text, HasSubstr("memory errors: 2 double_free, 1 invalid_free\n"));
 }
 
+// The loader refuses such a report; the renderer, handed one built in memory, still
+// must not throw.
 TEST(ReportTextTest, WrongTypesAreRenderedAsDefaultsNotThrown) {
-  nlohmann::json report = SymbolizedReport();
+  nlohmann::json bad = SymbolizedReport();
+  bad["leaks"][0]["bytes"] = "lots";
+  EXPECT_FALSE(ParseReport(bad.dump(), "bad").ok());
+  nlohmann::json report = AsLoaded(SymbolizedReport());
   report["leaks"][0]["bytes"] = "lots";
   report["totals"]["live_bytes"] = nlohmann::json::array();
   report["process"]["argv"] = 5;
-  report["stacks"][0]["frames"][0]["line"] = "twelve";
+  report["frames"][0]["line"] = "twelve";
   std::string text;
-  EXPECT_NO_THROW(text = Render(report));
+  std::ostringstream out;
+  EXPECT_NO_THROW(RenderText(report, TextOptions{}, out));
+  text = out.str();
   EXPECT_THAT(text, HasSubstr("SUMMARY: heapwarden: 1337 byte(s) leaked"));
   EXPECT_THAT(text, HasSubstr("#0 0x55d0c0a1b2c3 in leak_parser (/usr/bin/parser+0x12c3)\n"));
 }

@@ -1,0 +1,158 @@
+// site_rollup.cc: see site_rollup.h. Report side.
+#include "report/site_rollup.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "report/report_fields.h"
+
+namespace heapwarden::report {
+namespace {
+
+using nlohmann::json;
+
+std::string FileOf(const json& frame) {
+  std::string file = StringField(frame, "file");
+  return file;
+}
+
+// The process's and threads' entry frames: on nearly every stack, naming no code of
+// the program.
+bool IsEntryFrame(const std::string& name) {
+  return name == "_start" || name == "__libc_start_main" || name == "__libc_start_call_main" ||
+         name == "start_thread" || name == "clone" || name == "clone3" || name == "__clone3";
+}
+
+// The functions (files) on the stack of every site of the report: main, _start. A row
+// of them says only "everything".
+absl::flat_hash_set<std::string> OnEveryStack(const ReportIndex& index, RollUp by) {
+  absl::flat_hash_set<std::string> common;
+  bool first = true;
+  for (const json& site : ArrayField(index.report(), "sites")) {
+    absl::flat_hash_set<std::string> here;
+    for (const json* frame : index.StackFrames(IntField(site, "stack", -1))) {
+      std::string name = by == RollUp::kFunction ? FrameLabel(index, *frame) : FileOf(*frame);
+      if (!name.empty() && (first || common.contains(name))) here.insert(std::move(name));
+    }
+    common = std::move(here);
+    first = false;
+    if (common.empty()) break;
+  }
+  return common;
+}
+
+}  // namespace
+
+std::vector<SiteAmount> PeakAmounts(const json& report) {
+  std::vector<SiteAmount> out;
+  for (const json& site : ArrayField(ObjectField(report, "peak"), "sites")) {
+    int64_t bytes = IntField(site, "live_bytes");
+    if (bytes <= 0) continue;
+    out.push_back({IntField(site, "stack", -1), StringField(site, "tag"), bytes,
+                   IntField(site, "live_blocks")});
+  }
+  return out;
+}
+
+std::vector<SiteAmount> LiveAmounts(const json& report) {
+  std::vector<SiteAmount> out;
+  for (const json& site : ArrayField(report, "sites")) {
+    int64_t bytes = IntField(site, "live_bytes");
+    // The heap's live total counts heap blocks; the program's own mappings are the
+    // retained figures' business (retained_text.h).
+    if (bytes <= 0 || StringField(site, "source", "heap") != "heap") continue;
+    out.push_back({IntField(site, "stack", -1), StringField(site, "tag"), bytes,
+                   IntField(site, "live_blocks")});
+  }
+  return out;
+}
+
+bool ParseRollUp(const std::string& name, RollUp* out) {
+  if (name == "site") *out = RollUp::kSite;
+  else if (name == "function") *out = RollUp::kFunction;
+  else if (name == "file") *out = RollUp::kFile;
+  else if (name == "tag") *out = RollUp::kTag;
+  else return false;
+  return true;
+}
+
+std::string SiteName(const ReportIndex& index, int64_t stack, size_t width) {
+  std::string name;
+  for (const json* frame : index.StackFrames(stack)) {
+    std::string label = FrameLabel(index, *frame);
+    if (name.empty()) {
+      name = label;
+    } else {
+      absl::StrAppend(&name, " < ", label);
+    }
+    if (name.size() >= width) break;  // the rest would be cut off below
+  }
+  if (name.empty()) name = absl::StrCat("(stack ", stack, ": no frames)");
+  if (name.size() > width && width > 3) name = absl::StrCat(name.substr(0, width - 3), "...");
+  return name;
+}
+
+std::vector<RollUpRow> RollUpAmounts(const ReportIndex& index, const std::vector<SiteAmount>& amounts,
+                                     RollUp by, int* hidden) {
+  if (hidden != nullptr) *hidden = 0;
+  absl::flat_hash_map<std::string, RollUpRow> rows;
+  auto add = [&](const std::string& name, const SiteAmount& a, bool own) {
+    RollUpRow& row = rows[name];
+    row.name = name;
+    row.bytes += a.bytes;
+    row.blocks += a.blocks;
+    row.sites += 1;
+    if (own) row.own_bytes += a.bytes;
+  };
+  for (const SiteAmount& a : amounts) {
+    switch (by) {
+      case RollUp::kSite:
+      {
+        std::string key = absl::StrCat(a.stack, "\x1f", a.tag);
+        add(key, a, true);
+        rows[key].stack = a.stack;
+        rows[key].tag = a.tag;
+      }
+        break;
+      case RollUp::kTag:
+        add(a.tag.empty() ? "(no tag)" : a.tag, a, true);
+        break;
+      case RollUp::kFunction:
+      case RollUp::kFile: {
+        absl::flat_hash_set<std::string> seen;
+        bool innermost = true;
+        for (const json* frame : index.StackFrames(a.stack)) {
+          std::string name = by == RollUp::kFunction ? FrameLabel(index, *frame) : FileOf(*frame);
+          if (name.empty()) {
+            innermost = false;
+            continue;
+          }
+          if (seen.insert(name).second) add(name, a, innermost);
+          innermost = false;
+        }
+        break;
+      }
+    }
+  }
+  std::vector<RollUpRow> out;
+  out.reserve(rows.size());
+  const bool inclusive = by == RollUp::kFunction || by == RollUp::kFile;
+  const absl::flat_hash_set<std::string> everywhere =
+      inclusive ? OnEveryStack(index, by) : absl::flat_hash_set<std::string>();
+  for (auto& [key, row] : rows) {
+    if (inclusive && row.own_bytes == 0 && (everywhere.contains(row.name) || IsEntryFrame(row.name))) {
+      if (hidden != nullptr) ++*hidden;
+      continue;
+    }
+    out.push_back(std::move(row));
+  }
+  std::sort(out.begin(), out.end(), [](const RollUpRow& a, const RollUpRow& b) {
+    if (a.bytes != b.bytes) return a.bytes > b.bytes;
+    return a.name < b.name;
+  });
+  return out;
+}
+
+}  // namespace heapwarden::report
