@@ -82,6 +82,7 @@ std::string SiteName(const ReportIndex& index, int64_t stack, size_t width) {
   std::string name;
   for (const json* frame : index.StackFrames(stack)) {
     std::string label = FrameLabel(index, *frame);
+    if (IsEntryFrame(label)) break;  // below main: the same for every site
     if (name.empty()) {
       name = label;
     } else {

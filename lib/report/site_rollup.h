@@ -60,7 +60,9 @@ std::vector<RollUpRow> RollUpAmounts(const ReportIndex& index, const std::vector
 
 // SiteName()
 //
-// The innermost frames of a stack as "inner < caller < ...", at most `width` characters.
+// The innermost frames of a stack as "inner < caller < ...", at most `width` characters,
+// down to the process's or thread's entry frames (_start, __libc_start_call_main), which
+// every site shares.
 std::string SiteName(const ReportIndex& index, int64_t stack, size_t width);
 
 }  // namespace heapwarden::report

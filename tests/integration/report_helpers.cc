@@ -55,7 +55,11 @@ bool IsIdentChar(char c) {
 std::string CommandResult::Describe() const {
   std::ostringstream s;
   s << "exit status " << exit_status << (timed_out ? " (timed out)" : "");
-  std::string tail = err.size() > 3000 ? "..." + err.substr(err.size() - 3000) : err;
+  // The head holds the program's own complaints, the tail heapwarden's verdict; the
+  // report's sections in between can be long.
+  std::string tail = err.size() > 4000
+                         ? err.substr(0, 2000) + "\n...\n" + err.substr(err.size() - 2000)
+                         : err;
   s << "; stderr:\n" << tail;
   return s.str();
 }
