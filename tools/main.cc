@@ -15,7 +15,7 @@ namespace {
 constexpr Command kCommands[] = {
     {"run", RunMain, "run [OPTIONS] -- CMD [ARGS...]",
      "run CMD under tracking; report when it ends"},
-    {"report", ReportMain, "report FILE [--format text|json] [--top N]", "render a saved report"},
+    {"report", ReportMain, "report FILE [--format text|json|html|pprof] [--top N] [-o OUT]", "render a saved report"},
     {"check", CheckMain, "check FILE [--max-leak-bytes N] [--suppressions F]",
      "CI gate on a saved report"},
     {"diff", DiffMain, "diff OLD NEW", "what grew between two reports or snapshots"},
