@@ -62,7 +62,10 @@ class CallTree {
     page["names"] = names_.ToJson();
     page["where"] = where_;
     page["kind"] = kind_;
-    page["np"] = parent_;
+    // Parents as distances back (node - parent), mostly 1: a third of the bytes.
+    std::vector<int64_t> distance(parent_.size());
+    for (size_t i = 0; i < parent_.size(); ++i) distance[i] = static_cast<int64_t>(i) - parent_[i];
+    page["np"] = std::move(distance);
     page["nn"] = name_;
   }
 
@@ -174,7 +177,7 @@ json HtmlPageData(const json& v2) {
 
   json peak_page = Columns(ArrayField(peak, "sites"), {"live_blocks", "live_bytes"}, tree, tags);
   peak_page["time"] = Number(peak, "time");
-  peak_page["live_bytes"] = Number(peak, "live_bytes");
+  peak_page["total_bytes"] = Number(peak, "live_bytes");  // "live_bytes" is the column
   page["peak"] = std::move(peak_page);
 
   json leaks = Columns(ArrayField(v2, "leaks"), {"blocks", "bytes"}, tree, tags);

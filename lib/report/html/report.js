@@ -75,7 +75,8 @@
   // ---- the data --------------------------------------------------------------------
 
   const D = JSON.parse(document.getElementById('hw-data').textContent);
-  const names = D.names, np = D.np, nn = D.nn;
+  // The tree's parents arrive as distances (node - parent: mostly 1, so the JSON is small).
+  const names = D.names, nn = D.nn, np = Int32Array.from(D.np, (d, i) => i - d);
   const nodeCount = np.length;
   const P = D.process || {}, T = D.totals || {};
   const complete = P.complete !== false;
@@ -167,7 +168,7 @@
     }
     let best = null, bestV = 0;
     for (const [n, v] of byName) if (v > bestV) { best = n; bestV = v; }
-    return best === null ? '' : best + ' ' + bytes(bestV) + ' (' + pct(bestV, num(D.peak.live_bytes) || num(T.peak_live_bytes)) + ')';
+    return best === null ? '' : best + ' ' + bytes(bestV) + ' (' + pct(bestV, num(D.peak.total_bytes) || num(T.peak_live_bytes)) + ')';
   }
 
   // ---- flame graphs ----------------------------------------------------------------
@@ -703,12 +704,17 @@
   // ---- go --------------------------------------------------------------------------
 
   try {
-    drawHeader();
-    setupFlame();
-    drawFlame();
-    drawTimeline();
-    tables();
+    const times = ['data ' + (performance.now() - started).toFixed(0)];
+    const step = (label, f) => { const t = performance.now(); f(); times.push(label + ' ' + (performance.now() - t).toFixed(0)); };
+    step('header', drawHeader);
+    step('flame', () => { setupFlame(); drawFlame(); });
+    step('timeline', drawTimeline);
+    step('tables', tables);
+    // hwReady: ms this script took; hwLoaded: ms since the navigation began (HTML
+    // parsing included); hwTimes: where the script's time went.
     root.dataset.hwReady = (performance.now() - started).toFixed(0);
+    root.dataset.hwLoaded = performance.now().toFixed(0);
+    root.dataset.hwTimes = times.join(', ');
   } catch (e) {
     fail(String((e && e.stack) || e));
   }
