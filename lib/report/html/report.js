@@ -173,6 +173,14 @@
 
   // ---- flame graphs ----------------------------------------------------------------
 
+  // The width the flame graph and the timeline fill, measured while the page is still
+  // empty: asking later would make the browser lay out thousands of boxes mid-script.
+  let widthCache = 0;
+  function contentWidth() {
+    if (!widthCache) widthCache = document.getElementById('hw-flame').clientWidth || 1200;
+    return widthCache;
+  }
+
   // Children of each node of a tree given by its parent array, as CSR arrays.
   function childLists(parent) {
     const n = parent.length, start = new Int32Array(n + 1), list = new Int32Array(Math.max(n - 1, 0));
@@ -302,7 +310,7 @@
       return;
     }
     if (flame.zoom >= val.length || val[flame.zoom] <= 0) flame.zoom = 0;
-    const width = box.clientWidth || 1200;
+    const width = contentWidth();
     const frag = document.createDocumentFragment();
     const hits = flame.hits;
     let maxDepth = 0;
@@ -315,7 +323,10 @@
       d.style.top = (depth * ROW) + 'px';
       if (i > 0) d.style.background = colour(name[i]);
       d.dataset.n = i;
-      d.textContent = i === 0 ? 'all (' + bytes(total) + ')' : names[name[i]];
+      // A box too narrow to show a letter gets no text: laying out the text of thousands
+      // of invisible boxes is what would make a big report slow to open. (The search box
+      // still finds them, and the tooltip names them.)
+      if (w >= 10) d.textContent = i === 0 ? 'all (' + bytes(total) + ')' : names[name[i]];
       frag.append(d);
       if (depth > maxDepth) maxDepth = depth;
     }
@@ -326,7 +337,7 @@
     path.reverse();
     for (let d = 0; d < path.length - 1; d++) add(path[d], 0, width, d, path[d] === 0 ? ' root anc' : ' anc');
 
-    // The zoomed subtree, children biggest first; anything under 0.6 px is left out.
+    // The zoomed subtree, children biggest first; anything under 1 px is left out.
     const scale = width / val[flame.zoom];
     const stack = [[flame.zoom, 0, path.length - 1]];
     let drawn = 0;
@@ -338,7 +349,7 @@
       const children = [];
       for (let k = kids.start[i]; k < kids.start[i + 1]; k++) {
         const c = kids.list[k];
-        if (val[c] * scale >= 0.6) children.push(c);
+        if (val[c] * scale >= 1) children.push(c);
       }
       children.sort((a, b) => val[b] - val[a]);
       let cx = x;
@@ -420,7 +431,7 @@
     let resize = 0;
     window.addEventListener('resize', () => {
       clearTimeout(resize);
-      resize = setTimeout(() => { drawFlame(); drawTimeline(); }, 200);
+      resize = setTimeout(() => { widthCache = 0; drawFlame(); drawTimeline(); }, 200);
     });
   }
 
@@ -452,7 +463,7 @@
       box.append(el('div', { class: 'hw-empty', text: 'No timeline: the run was shorter than one sampling interval.' }));
       return;
     }
-    const W = box.clientWidth || 1200, H = 230, L = 70, R = 16, Tp = 18, B = 26;
+    const W = contentWidth(), H = 230, L = 70, R = 16, Tp = 18, B = 26;
     const tMax = Math.max(pts[pts.length - 1][0], 1e-9);
     let yMax = 1;
     for (const p of pts) yMax = Math.max(yMax, p[1], p[2] || 0);
@@ -498,7 +509,7 @@
     function mark(t, cls, label, anchorY) {
       const x = X(t);
       s.append(svg('line', { class: cls, x1: x, x2: x, y1: Tp, y2: H - B }));
-      const text = svg('text', { class: 'mark', x: x + 4, y: anchorY, fill: getComputedStyle(document.body).color });
+      const text = svg('text', { class: 'mark', x: x + 4, y: anchorY });
       text.textContent = label;
       if (x > W * 0.75) { text.setAttribute('x', x - 4); text.setAttribute('text-anchor', 'end'); }
       s.append(text);
@@ -706,10 +717,11 @@
   try {
     const times = ['data ' + (performance.now() - started).toFixed(0)];
     const step = (label, f) => { const t = performance.now(); f(); times.push(label + ' ' + (performance.now() - t).toFixed(0)); };
-    step('header', drawHeader);
+    step('header', () => { contentWidth(); drawHeader(); });
     step('flame', () => { setupFlame(); drawFlame(); });
     step('timeline', drawTimeline);
     step('tables', tables);
+    step('layout', () => document.body.offsetHeight);  // what the browser does next anyway
     // hwReady: ms this script took; hwLoaded: ms since the navigation began (HTML
     // parsing included); hwTimes: where the script's time went.
     root.dataset.hwReady = (performance.now() - started).toFixed(0);
