@@ -83,7 +83,8 @@ class CallTree {
       // Kind colours the flame graph: 0 native with a symbol, 1 python, 2 no symbol.
       std::string file = StringField(frame, "file");
       where_.push_back(python || file.empty() ? stacks_.Where(frame) : file);
-      kind_.push_back(python ? 1 : StringField(frame, "function").empty() ? 2 : 0);
+      std::string function = StringField(frame, "function");
+      kind_.push_back(python ? 1 : (function.empty() || function == "??") ? 2 : 0);
     }
     uint64_t key = (static_cast<uint64_t>(parent) << 32) | static_cast<uint64_t>(name);
     auto [it, added] = children_.emplace(key, static_cast<int64_t>(parent_.size()));

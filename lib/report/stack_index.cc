@@ -43,7 +43,9 @@ const json* StackIndex::Module(int64_t module_id) const {
 
 std::string StackIndex::Label(const json& frame) const {
   std::string function = StringField(frame, "function");
-  if (!function.empty()) return function;
+  // The symbolizer says "??" where it found no symbol; the module and offset say more.
+  if (!function.empty() && function != "??") return function;
+  if (StringField(frame, "kind") == "python") return function.empty() ? "??" : function;
   const json* module = Module(IntField(frame, "module", -1));
   std::string path = module != nullptr ? StringField(*module, "path") : "";
   std::string name = path.empty() ? "?" : Basename(path);

@@ -28,8 +28,8 @@ class StackIndex {
   // The module row with this id, or nullptr.
   const nlohmann::json* Module(int64_t module_id) const;
 
-  // What a person calls this frame: the function; for a native frame without a symbol,
-  // "libfoo.so+0x1a2b".
+  // What a person calls this frame: the function; for a native frame without a symbol
+  // (no function, or the symbolizer's "??"), "libfoo.so+0x1a2b".
   std::string Label(const nlohmann::json& frame) const;
 
   // Where it is: "file:line" when known, else the module's path.

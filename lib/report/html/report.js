@@ -70,6 +70,7 @@
     const p = 100 * part / whole;
     return (p >= 10 ? p.toFixed(0) : p.toFixed(1)) + '%';
   }
+  const plural = (n, word) => count(n) + ' ' + word + (n === 1 ? '' : 's');
   const num = (v) => (typeof v === 'number' && isFinite(v) ? v : 0);
 
   // ---- the data --------------------------------------------------------------------
@@ -123,7 +124,7 @@
     let verdict;
     if (leaked > 0) {
       verdict = el('div', { class: 'hw-verdict bad',
-        text: 'Leaked ' + bytes(leaked) + ' in ' + count(lt.direct[1] + lt.indirect[1]) + ' blocks' +
+        text: 'Leaked ' + bytes(leaked) + ' in ' + plural(lt.direct[1] + lt.indirect[1], 'block') +
               ' (direct ' + bytes(lt.direct[0]) + ', indirect ' + bytes(lt.indirect[0]) + ')' });
     } else {
       verdict = el('div', { class: 'hw-verdict good', text: complete ? 'No leaks' : 'No leaks so far' });
@@ -149,8 +150,8 @@
     const card = (value, label) => cards.append(el('div', { class: 'hw-card' },
       el('div', { class: 'v', text: value }), el('div', { class: 'l', text: label })));
     card(bytes(T.peak_live_bytes), 'peak live heap at ' + seconds(T.peak_time));
-    card(bytes(T.live_bytes), (complete ? 'live at exit' : 'live now') + ', ' + count(T.live_blocks) + ' blocks');
-    card(bytes(T.bytes_allocated), 'allocated in ' + count(T.allocations) + ' allocations');
+    card(bytes(T.live_bytes), (complete ? 'live at exit' : 'live now') + ', ' + plural(num(T.live_blocks), 'block'));
+    card(bytes(T.bytes_allocated), 'allocated in ' + plural(num(T.allocations), 'allocation'));
     card(bytes(T.peak_rss_bytes), 'peak RSS');
     card(bytes(T.rss_bytes), complete ? 'RSS at exit' : 'RSS now');
     card(bytes(T.retained_bytes), 'retained by the allocator');
