@@ -45,7 +45,7 @@ Command Chromium(const std::string &chromium, const std::string &profile_dir,
                            "--v=0", "--window-size=1400,1000"},
                   .timeout_s = 150};
   command.argv.insert(command.argv.end(), extra.begin(), extra.end());
-  command.argv.push_back("file://" + page);
+  command.argv.push_back("file://" + page);  // may carry a #fragment
   return command;
 }
 
@@ -149,6 +149,30 @@ TEST_F(HtmlPprof, ChromiumDrawsHoldPeakAsTextWithoutScriptErrors) {
   EXPECT_NE(dom.find("<td class=\"f\">HoldLater</td>"), std::string::npos);
   EXPECT_NE(dom.find("phase/load"), std::string::npos);
   EXPECT_NE(dom.find("No leaks"), std::string::npos) << "known_peak leaks nothing (8 MiB reachable)";
+}
+
+// The other views, chosen by the page's fragment: allocations bottom-up under one box per
+// tag, with a search. Each tag heads its own subtree; the search counts HoldPeak's bytes.
+TEST_F(HtmlPprof, ChromiumDrawsTheBottomUpViewByTagWithSearch) {
+  std::string chromium = FindTool({"chromium", "chromium-browser", "google-chrome"});
+  if (chromium.empty()) GTEST_SKIP() << "chromium is not installed (Debian: chromium); cannot render the page";
+  std::string dom_path = dir_->File("dom-by-tag.html");
+  Command command = Chromium(chromium, dir_->File("chromium-profile-2"), {"--dump-dom"},
+                             html_ + "#alloc,bottom-up,by-tag,search=HoldPeak");
+  command.stdout_path = dom_path;
+  CommandResult result = RunCommand(command);
+  ASSERT_EQ(result.exit_status, 0) << "chromium --dump-dom: " << result.Describe();
+  std::string dom = ReadFile(dom_path);
+  EXPECT_EQ(dom.find("id=\"hw-error\""), std::string::npos) << dom.substr(0, 2000);
+  EXPECT_TRUE(std::regex_search(dom, std::regex(R"(<html[^>]*\sdata-hw-ready=)")));
+  for (const std::string &line : ConsoleLines(result.err)) ADD_FAILURE() << "console: " << line;
+  EXPECT_NE(dom.find("Allocated over the whole run"), std::string::npos);
+  EXPECT_NE(dom.find("<b>72.0 MiB</b>"), std::string::npos) << "all allocations: 64 + 8 MiB (+4 KiB)";
+  EXPECT_TRUE(std::regex_search(dom, std::regex(R"(<div class="fn[^"]*"[^>]*>tag: phase/load</div>)")));
+  EXPECT_TRUE(std::regex_search(dom, std::regex(R"(<div class="fn[^"]*"[^>]*>tag: phase/later</div>)")));
+  // The search marks HoldPeak and reports its share: 64 of 72 MiB.
+  EXPECT_TRUE(std::regex_search(dom, std::regex(R"(<div class="fn hit"[^>]*>HoldPeak</div>)"))) << "no highlighted HoldPeak";
+  EXPECT_NE(dom.find("matched 64.0 MiB (89%)"), std::string::npos);
 }
 
 TEST_F(HtmlPprof, GoPprofTopListsHoldPeakWith64MBAllocated) {

@@ -197,21 +197,21 @@
   const leaksOnly = leakTot.direct[0] + leakTot.indirect[0] > 0;
   const measures = [
     { id: 'peak', label: 'Peak', caption: () => 'Live at the peak (' + seconds(num(D.peak.time)) + ')',
-      rows: () => [D.peak.node, D.peak.live_bytes] },
+      rows: () => [D.peak.node, D.peak.live_bytes, D.peak.tag] },
     { id: 'live', label: complete ? 'Live at exit' : 'Live now', caption: () => complete ? 'Live when the process exited' : 'Live when the snapshot was taken',
-      rows: () => [D.sites.node, D.sites.live_bytes] },
+      rows: () => [D.sites.node, D.sites.live_bytes, D.sites.tag] },
     { id: 'alloc', label: 'Allocated', caption: () => 'Allocated over the whole run (freed or not)',
-      rows: () => [D.sites.node, D.sites.bytes_allocated] },
+      rows: () => [D.sites.node, D.sites.bytes_allocated, D.sites.tag] },
     { id: 'leaks', label: 'Leaks',
       caption: () => leaksOnly ? 'Leaked at exit (direct and indirect, not suppressed)' : 'No leaks; showing what was still reachable at exit (not leaks)',
       rows: () => {
-        const L = D.leaks, nodes = [], values = [];
+        const L = D.leaks, nodes = [], values = [], tags = [];
         for (let i = 0; i < L.node.length; i++) {
           if (L.suppressed[i]) continue;
           if (leaksOnly ? L.kind[i] === 'reachable' : L.kind[i] !== 'reachable') continue;
-          nodes.push(L.node[i]); values.push(L.bytes[i]);
+          nodes.push(L.node[i]); values.push(L.bytes[i]); tags.push(L.tag[i]);
         }
-        return [nodes, values];
+        return [nodes, values, tags];
       } },
   ];
 
@@ -224,21 +224,28 @@
     for (let i = nodeCount - 1; i > 0; i--) val[np[i]] += val[i];  // parents precede children
     return { parent: np, name: nn, kids: topDownKids, val };
   }
-  function bottomUpTree(nodes, values) {
+  // Any other view is a trie of name paths built from the rows: bottom-up (innermost
+  // frame first, heaptrack's view) and/or under one top box per tag.
+  function pathTree(nodes, values, tags, invert, byTag) {
     const parent = [-1], name = [-1], v = [0], index = new Map();
     const width = names.length + 1;
+    const path = [];
     for (let r = 0; r < nodes.length; r++) {
       const value = num(values[r]);
       if (value === 0) continue;
+      path.length = 0;
+      for (let i = nodes[r]; i > 0; i = np[i]) path.push(nn[i]);  // innermost first
+      if (!invert) path.reverse();
+      if (byTag) path.unshift(tagName(tags[r]));
       let at = 0;
       v[0] += value;
-      for (let i = nodes[r]; i > 0; i = np[i]) {
-        const key = at * width + nn[i];
+      for (const n of path) {
+        const key = at * width + n;
         let child = index.get(key);
         if (child === undefined) {
           child = parent.length;
           index.set(key, child);
-          parent.push(at); name.push(nn[i]); v.push(0);
+          parent.push(at); name.push(n); v.push(0);
         }
         v[child] += value;
         at = child;
@@ -247,23 +254,39 @@
     return { parent, name, kids: childLists(parent), val: Float64Array.from(v) };
   }
 
+  // Tags become names of their own (kind 3) so that a tag can head a path.
+  const tagNames = new Map();
+  function tagName(tagIndex) {
+    let n = tagNames.get(tagIndex);
+    if (n === undefined) {
+      n = names.length;
+      names.push('tag: ' + (D.tags[tagIndex] || '(none)'));
+      D.kind.push(3);
+      D.where.push('');
+      tagNames.set(tagIndex, n);
+    }
+    return n;
+  }
+
   const flame = {
-    measure: measures[0], invert: false, zoom: 0, tree: null, cache: new Map(),
+    measure: measures[0], invert: false, byTag: false, zoom: 0, tree: null, cache: new Map(),
     hits: null, query: '',
   };
 
   function currentTree() {
-    const key = flame.measure.id + (flame.invert ? '/up' : '/down');
+    const key = flame.measure.id + (flame.invert ? '/up' : '/down') + (flame.byTag ? '/tag' : '');
     let tree = flame.cache.get(key);
     if (!tree) {
-      const [nodes, values] = flame.measure.rows();
-      tree = flame.invert ? bottomUpTree(nodes, values) : topDownTree(nodes, values);
+      const [nodes, values, tags] = flame.measure.rows();
+      tree = flame.invert || flame.byTag ? pathTree(nodes, values, tags, flame.invert, flame.byTag)
+                                         : topDownTree(nodes, values);
       flame.cache.set(key, tree);
     }
     return tree;
   }
 
-  // Warm colours for native code, blue for Python lines, grey for frames with no symbol;
+  // Warm colours for native code, blue for Python lines, grey for frames with no symbol,
+  // green for tags;
   // the shade comes from the name, so one function keeps its colour everywhere.
   function colour(nameIndex) {
     const s = names[nameIndex];
@@ -273,6 +296,7 @@
     const kind = D.kind[nameIndex];
     if (kind === 1) return 'hsl(' + (195 + r * 30).toFixed(0) + ',65%,' + (68 + r * 10).toFixed(0) + '%)';
     if (kind === 2) return 'hsl(220,8%,' + (72 + r * 10).toFixed(0) + '%)';
+    if (kind === 3) return 'hsl(' + (140 + r * 40).toFixed(0) + ',45%,' + (70 + r * 10).toFixed(0) + '%)';
     return 'hsl(' + (12 + r * 34).toFixed(0) + ',85%,' + (62 + r * 12).toFixed(0) + '%)';
   }
 
@@ -302,8 +326,9 @@
     const caption = document.getElementById('hw-flame-caption');
     caption.textContent = '';
     caption.append(flame.measure.caption() + ': ', el('b', { text: bytes(total) }),
-      flame.invert ? ' \u2014 bottom-up: the allocating function at the top, its callers below' :
-        ' \u2014 callers at the top, the allocating function at the bottom; click to zoom');
+      (flame.byTag ? ' \u2014 one box per tag at the top' : '') +
+      (flame.invert ? ' \u2014 bottom-up: the allocating function at the top, its callers below' :
+        ' \u2014 callers at the top, the allocating function at the bottom; click to zoom'));
     if (total <= 0) {
       box.append(el('div', { class: 'hw-empty', text: 'Nothing to show here.' }));
       box.style.height = '';
@@ -380,7 +405,23 @@
     out.textContent = 'matched ' + bytes(sum) + ' (' + (pct(sum, val[0]) || '0%') + ')';
   }
 
+  // The view can be chosen by the address's fragment, to share a link or to test:
+  // "#live,bottom-up,by-tag,search=Load" (a measure id, the two switches, a search).
+  function viewFromHash() {
+    for (const part of decodeURIComponent(location.hash.slice(1)).split(',')) {
+      const m = measures.find((x) => x.id === part);
+      if (m) flame.measure = m;
+      else if (part === 'bottom-up') flame.invert = document.getElementById('hw-invert').checked = true;
+      else if (part === 'by-tag') flame.byTag = document.getElementById('hw-by-tag').checked = true;
+      else if (part.startsWith('search=')) {
+        document.getElementById('hw-search').value = part.slice(7);
+        flame.hits = searchHits(part.slice(7));
+      }
+    }
+  }
+
   function setupFlame() {
+    viewFromHash();
     const tabs = document.getElementById('hw-flame-tabs');
     for (const m of measures) {
       const b = el('button', { type: 'button', text: m.label });
@@ -392,6 +433,9 @@
       if (m === flame.measure) b.classList.add('on');
       tabs.append(b);
     }
+    document.getElementById('hw-by-tag').addEventListener('change', (e) => {
+      flame.byTag = e.target.checked; flame.zoom = 0; drawFlame();
+    });
     document.getElementById('hw-invert').addEventListener('change', (e) => {
       flame.invert = e.target.checked; flame.zoom = 0; drawFlame();
     });
