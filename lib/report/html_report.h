@@ -17,8 +17,9 @@ namespace heapwarden::report {
 // in) and data (HtmlPageData() as JSON) are inline, and its Content-Security-Policy
 // forbids any fetch, so it works offline and leaks nothing to the network. The page
 // draws itself when opened; function names are page text, so the browser's find sees
-// them. A script error is shown on the page and flagged as data-hw-error on <html>;
-// success sets data-hw-ready to the milliseconds the drawing took.
+// them. A script error is shown on the page (#hw-error) and flagged as data-hw-error on
+// <html>; success sets data-hw-ready (ms the script took), data-hw-loaded (ms since the
+// navigation began, layout included) and data-hw-times (ms per step).
 std::string RenderHtml(const nlohmann::json& v2);
 
 }  // namespace heapwarden::report

@@ -227,8 +227,9 @@
   // Any other view is a trie of name paths built from the rows: bottom-up (innermost
   // frame first, heaptrack's view) and/or under one top box per tag.
   function pathTree(nodes, values, tags, invert, byTag) {
+    if (byTag) D.tags.forEach((t, i) => tagName(i));  // before `width` is taken
     const parent = [-1], name = [-1], v = [0], index = new Map();
-    const width = names.length + 1;
+    const width = names.length + 1;  // keys are parent * width + name: no two alike
     const path = [];
     for (let r = 0; r < nodes.length; r++) {
       const value = num(values[r]);
