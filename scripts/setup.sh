@@ -28,6 +28,9 @@ packages=(
   python3-dev
   # the reference tool the benchmarks compare against
   valgrind
+  # the real readers of `report --format html|pprof` the tests run: a headless browser
+  # and Go's pprof; zlib gzips the profile
+  chromium golang-go zlib1g-dev
 )
 if [[ $bench -eq 1 ]]; then
   # bench/compare.sh only: the other reference tool, and GNU time for peak RSS

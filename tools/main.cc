@@ -16,7 +16,7 @@ constexpr Command kCommands[] = {
     {"run", RunMain, "run [OPTIONS] -- CMD [ARGS...]",
      "run CMD under tracking; report when it ends"},
     {"report", ReportMain, "report FILE [--format F] [--top N] [--by B] [-o OUT]",
-     "render a saved report (text, json, collapsed)"},
+     "render a saved report (text, json, html, pprof, collapsed)"},
     {"check", CheckMain, "check FILE [--max-leak-bytes N] [--suppressions F]",
      "CI gate on a saved report"},
     {"diff", DiffMain, "diff OLD NEW [--format F] [--fail-on-growth N]",

@@ -15,6 +15,8 @@
 #include "absl/strings/str_join.h"
 #include "commands.h"
 #include "report/collapsed.h"
+#include "report/html_report.h"
+#include "report/pprof_report.h"
 #include "report/render_options.h"
 #include "report/report_io.h"
 #include "report/report_text.h"
@@ -32,8 +34,8 @@ constexpr char kReportHelp[] =
     "\n"
     "options:\n"
     "  --format F    text (default), json (version 2; indented on a terminal),\n"
-    "                collapsed (flamegraph.pl, inferno, speedscope); html and pprof\n"
-    "                are not implemented yet\n"
+    "                html (one self-contained page), pprof (gzip'd profile.proto),\n"
+    "                collapsed (flamegraph.pl, inferno, speedscope)\n"
     "  --top N       rows or stacks per section (default 10)\n"
     "  --by B        text: roll the peak and live memory up by site, function, file or\n"
     "                tag (default: sites and functions)\n"
@@ -61,9 +63,18 @@ absl::Status RenderJsonFormat(const nlohmann::json& report, const report::Render
   return absl::OkStatus();
 }
 
-absl::Status NotImplementedYet(const nlohmann::json&, const report::RenderOptions&,
-                               std::ostream&) {
-  return absl::UnimplementedError("not implemented yet");
+absl::Status RenderHtmlFormat(const nlohmann::json& report, const report::RenderOptions&,
+                              std::ostream& out) {
+  out << report::RenderHtml(report);
+  return absl::OkStatus();
+}
+
+absl::Status RenderPprofFormat(const nlohmann::json& report, const report::RenderOptions&,
+                               std::ostream& out) {
+  absl::StatusOr<std::string> profile = report::RenderPprof(report);
+  if (!profile.ok()) return profile.status();
+  out << *profile;
+  return absl::OkStatus();
 }
 
 struct Format {
@@ -75,8 +86,8 @@ constexpr Format kFormats[] = {
     {"text", RenderTextFormat},
     {"json", RenderJsonFormat},
     {"collapsed", report::RenderCollapsed},
-    {"html", NotImplementedYet},   // report::RenderHtml
-    {"pprof", NotImplementedYet},  // report::RenderPprof
+    {"html", RenderHtmlFormat},
+    {"pprof", RenderPprofFormat},
 };
 
 const Format* FindFormat(const std::string& name) {
@@ -174,10 +185,6 @@ int ReportMain(const std::vector<std::string>& args) {
   if (!loaded.ok()) {
     PrintError(loaded.status().message());
     return kExitBadInput;
-  }
-  if (format->render == NotImplementedYet) {
-    PrintError(absl::StrCat("--format ", format_name, ": not implemented yet"));
-    return kExitUsage;
   }
   nlohmann::json& report = *loaded;
   if (!report::IsSymbolized(report)) {
