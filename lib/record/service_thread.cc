@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 
 #include "record/clock.h"
 #include "record/control_socket.h"
@@ -61,9 +62,10 @@ void RegisterBuiltinTasks(const Options& options) {
   // before StartServiceThread() runs.
 }
 
-void* ServiceMain(void* arg) {
-  Recorder& recorder = *static_cast<Recorder*>(arg);
-  // Held for the thread's whole life: what it allocates is never recorded.
+// The thread's work until it is asked to stop. Returns true instead when it is the
+// process's last thread (see ServiceMain).
+bool Serve(Recorder& recorder) {
+  // Held while serving: what this thread allocates is never recorded.
   RecursionGuard guard;
   pthread_setname_np(pthread_self(), "heapwarden");
   // The exit-time leak scan stops this thread but does not take its stack for a root.
@@ -112,8 +114,26 @@ void* ServiceMain(void* arg) {
     if (ready > 0 && (p.revents & POLLIN) && !g_stop.load(std::memory_order_acquire)) {
       g_control.ServeOne(recorder);
     }
+    if (ReadLiveThreadCount() == 1) return true;
   }
+  return false;
+}
+
+void* ServiceMain(void* arg) {
+  Recorder& recorder = *static_cast<Recorder*>(arg);
+  const bool last_thread = Serve(recorder);
   g_running.store(false, std::memory_order_release);
+  if (last_thread) {
+    // glibc ends the process with exit(0) when the last thread returns, but it
+    // counts this thread among the program's: after main's pthread_exit, or in a
+    // child forked from a non-main thread, the program's last thread returned and
+    // the process would live on as this thread alone. Do what glibc would have
+    // done, with the program's exit handlers tracked and its signals deliverable.
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, nullptr);
+    exit(0);
+  }
   return nullptr;
 }
 
