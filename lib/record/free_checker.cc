@@ -12,7 +12,7 @@
 #include "record/mmap_arena.h"
 #include "record/options.h"
 #include "record/recorder.h"
-#include "record/snapshot_writer.h"
+#include "record/service_thread.h"
 #include "record/spin_lock.h"
 #include "record/stack_capture.h"
 #include "record/thread_state.h"
@@ -25,6 +25,8 @@ constexpr int kMaxErrors = 256;
 // Snapshots written at once for an invalid or double free (the allocator may abort
 // next); later errors are still recorded, and in the final report.
 constexpr int kMaxImmediateSnapshots = 8;
+// How long a free that found an error waits for the service thread's snapshot.
+constexpr int kErrorSnapshotWaitMs = 2000;
 
 enum ErrorKind : uint8_t { kInvalidFree = 0, kDoubleFree = 1, kMismatchedFree = 2 };
 constexpr const char* kErrorNames[] = {"invalid_free", "double_free", "mismatched_free"};
@@ -129,16 +131,20 @@ bool Record(ErrorKind kind, uintptr_t address, uint32_t stack, uint32_t other_st
   return true;
 }
 
-// After an error: halt_on_error writes the report and aborts; an error the allocator
-// may abort on writes a snapshot now, so that the error is on disk when it does.
-void AfterError(Recorder& recorder, bool allocator_may_abort) {
+// After an error: halt_on_error has the report written and aborts; an error the
+// allocator may abort on has a snapshot written now, so that the error is on disk when
+// it does. The service thread writes them: this runs inside free(), perhaps in a signal
+// handler that interrupted malloc, where writing a report (the report lock, the
+// allocator's statistics) could wait for ever on a lock the interrupted code holds. The
+// waits are bounded; the process is about to end.
+void AfterError(bool allocator_may_abort) {
   if (g.halt) {
-    WriteOutputSnapshot(recorder);
+    WaitForSnapshot(RequestSnapshot(), kErrorSnapshotWaitMs);
     abort();
   }
   if (allocator_may_abort &&
       g.immediate_snapshots.fetch_add(1, std::memory_order_relaxed) < kMaxImmediateSnapshots) {
-    WriteOutputSnapshot(recorder);
+    WaitForSnapshot(RequestSnapshot(), kErrorSnapshotWaitMs);
   }
 }
 
@@ -192,7 +198,7 @@ void CheckTrackedFree(Recorder& recorder, const LiveBlock& block, AllocKind free
     uint32_t allocation_stack = recorder.sites().site(block.site).stack_id;
     Record(kMismatchedFree, block.address, stack, allocation_stack, true, allocated_by, free_kind);
     // glibc does not mind (delete and free are one function there): only halt_on_error stops.
-    AfterError(recorder, /*allocator_may_abort=*/false);
+    AfterError(/*allocator_may_abort=*/false);
   }
   if (g.ring == nullptr || !g.untracked_checks) return;
   FreeRecord& slot = g.ring[SlotFor(block.address)];
@@ -228,7 +234,14 @@ void CheckUntrackedFree(Recorder& recorder, uintptr_t address, AllocKind free_ki
   uint32_t stack = InternStack(recorder, frames, depth);
   uint32_t other = freed_before ? InternStack(recorder, &first_free_caller, 1) : 0;
   Record(kind, address, stack, other, freed_before, kAllocMalloc, free_kind);
-  AfterError(recorder, /*allocator_may_abort=*/true);
+  AfterError(/*allocator_may_abort=*/true);
+}
+
+void ForgetRecentFree(uintptr_t address) {
+  if (g.ring == nullptr) return;
+  FreeRecord& slot = g.ring[SlotFor(address)];
+  uintptr_t expected = address;
+  slot.address.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
 }
 
 void WriteErrorsJson(JsonBuffer& j, Recorder& recorder) {

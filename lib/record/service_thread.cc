@@ -4,6 +4,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -32,6 +34,10 @@ ControlSocket g_control;
 SpinLock g_control_lock;
 std::atomic<bool> g_running{false};
 std::atomic<bool> g_stop{false};
+// RequestSnapshot: tickets handed out and served; the eventfd wakes the thread's poll.
+std::atomic<uint64_t> g_snapshot_requested{0};
+std::atomic<uint64_t> g_snapshot_served{0};
+std::atomic<int> g_wake_fd{-1};
 
 // Longest sleep between wake-ups when no task is due sooner: bounds how late a stop
 // request or a vanished control socket is noticed.
@@ -109,9 +115,20 @@ bool Serve(Recorder& recorder) {
       if (ms < sleep_ms) sleep_ms = ms;
     }
     if (control && !g_control.StillOurs()) control = false;  // the program closed it
-    pollfd p = {control ? g_control.fd() : -1, POLLIN, 0};
-    int ready = poll(&p, 1, static_cast<int>(sleep_ms));
-    if (ready > 0 && (p.revents & POLLIN) && !g_stop.load(std::memory_order_acquire)) {
+    pollfd p[2] = {{control ? g_control.fd() : -1, POLLIN, 0},
+                   {g_wake_fd.load(std::memory_order_relaxed), POLLIN, 0}};
+    int ready = poll(p, 2, static_cast<int>(sleep_ms));
+    if (ready > 0 && (p[1].revents & POLLIN)) {
+      uint64_t count;
+      (void)!read(p[1].fd, &count, sizeof(count));
+    }
+    const uint64_t requested = g_snapshot_requested.load(std::memory_order_acquire);
+    if (requested != g_snapshot_served.load(std::memory_order_relaxed) &&
+        !g_stop.load(std::memory_order_acquire)) {
+      WriteOutputSnapshot(recorder);
+      g_snapshot_served.store(requested, std::memory_order_release);
+    }
+    if (ready > 0 && (p[0].revents & POLLIN) && !g_stop.load(std::memory_order_acquire)) {
       g_control.ServeOne(recorder);
     }
     if (ReadLiveThreadCount() == 1) return true;
@@ -164,6 +181,9 @@ bool StartServiceThread(Recorder& recorder) {
   sigset_t all;
   sigfillset(&all);
   pthread_attr_setsigmask_np(&attr, &all);
+  if (g_wake_fd.load(std::memory_order_relaxed) < 0) {
+    g_wake_fd.store(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), std::memory_order_relaxed);
+  }
   pthread_t thread;
   g_running.store(true, std::memory_order_release);
   int err = pthread_create(&thread, &attr, ServiceMain, &recorder);
@@ -184,8 +204,38 @@ void StopServiceThread() {
   g_control.Remove();
 }
 
+uint64_t RequestSnapshot() {
+  const int fd = g_wake_fd.load(std::memory_order_relaxed);
+  if (!g_running.load(std::memory_order_acquire) || g_stop.load(std::memory_order_acquire) ||
+      fd < 0) {
+    return 0;
+  }
+  const uint64_t ticket = g_snapshot_requested.fetch_add(1, std::memory_order_acq_rel) + 1;
+  const uint64_t one = 1;
+  (void)!write(fd, &one, sizeof(one));
+  return ticket;
+}
+
+bool WaitForSnapshot(uint64_t ticket, int timeout_ms) {
+  if (ticket == 0) return false;
+  for (int waited = 0; waited < timeout_ms; ++waited) {
+    if (g_snapshot_served.load(std::memory_order_acquire) >= ticket) return true;
+    if (!g_running.load(std::memory_order_acquire) || g_stop.load(std::memory_order_acquire)) {
+      return false;
+    }
+    const timespec ms = {0, 1000000};
+    nanosleep(&ms, nullptr);
+  }
+  return false;
+}
+
 void ServiceThreadAfterForkChild() {
   g_running.store(false, std::memory_order_relaxed);
+  // The parent's eventfd would wake the parent's thread; the child gets its own.
+  const int wake = g_wake_fd.exchange(-1, std::memory_order_relaxed);
+  if (wake >= 0) close(wake);
+  g_snapshot_served.store(g_snapshot_requested.load(std::memory_order_relaxed),
+                          std::memory_order_relaxed);
   g_stop.store(false, std::memory_order_relaxed);
   g_control_lock.ResetAfterFork();
   ResetSnapshotWriterAfterFork();

@@ -27,6 +27,7 @@ std::string ProgramPath(const std::string &name) {
 const StressCase kCases[] = {
     {"fork_from_thread", {}},
     {"main_pthread_exit", {}},
+    {"signal_handler_allocates", {}},
 };
 
 class StressTest : public ::testing::TestWithParam<StressCase> {};
