@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -101,26 +102,37 @@ void Symbolize(const char* report_path) { RunTool("symbolize", report_path, fals
 // to stderr and decides, from the report and the options it records (max_leak_bytes,
 // suppressions), as `heapwarden run --fail-on-leak` would; on failure the process
 // ends at once with leak_exitcode, as LeakSanitizer's does.
-void CheckLeaksAtExit(const char* report_path) {
-  if (RunTool("check", report_path, true, "--report-on-failure") == 23) {
-    syscall(SYS_exit_group, static_cast<int>(TheRecorder().options().leak_exitcode));
+// A report that could not be written or checked fails the gate too: a gate that
+// cannot see its evidence must not pass (docs/reliability.md).
+// `flush_stdio`: the process is in exit(), whose stdio flush comes after this; ending
+// it here must not lose the program's buffered output (LeakSanitizer does).
+void CheckLeaksAtExit(const char* report_path, bool report_written, bool flush_stdio) {
+  int verdict = report_written ? RunTool("check", report_path, true, "--report-on-failure") : -1;
+  if (verdict == 0) return;
+  if (verdict != 23) {
+    Warn("fail_on_leak: the report %s could not be %s; failing", report_path,
+         report_written ? "checked" : "written");
   }
+  if (flush_stdio) fflush(nullptr);
+  syscall(SYS_exit_group, static_cast<int>(TheRecorder().options().leak_exitcode));
 }
 
 // `stack_top`: the frame address of the exported entry point that called this, so
 // that the leak scan reads the program's stack above it and none of heapwarden's.
-void FinishProcess(int exit_status, bool known, uintptr_t stack_top) {
+// `in_exit`: called from exit()'s handlers (not _exit, which flushes no stdio).
+void FinishProcess(int exit_status, bool known, uintptr_t stack_top, bool in_exit) {
   Recorder& recorder = TheRecorder();
   if (!recorder.active()) return;
   RecursionGuard guard;
   bool was_written = recorder.final_report_written();
-  recorder.WriteFinalReport(exit_status, known, stack_top);
+  const bool written = recorder.WriteFinalReport(exit_status, known, stack_top);
+  // symbolize=0 is how `heapwarden run` starts the preload: run symbolizes and gates.
   if (!was_written && recorder.final_report_written() && recorder.options().symbolize &&
       !(recorder.is_fork_child() && !recorder.options().follow_fork)) {
     char path[4096 + 64];
     recorder.OutputPath(path, sizeof(path));
-    Symbolize(path);
-    if (recorder.options().fail_on_leak) CheckLeaksAtExit(path);
+    if (written) Symbolize(path);
+    if (recorder.options().fail_on_leak) CheckLeaksAtExit(path, written, in_exit);
   }
 }
 
@@ -221,7 +233,7 @@ __attribute__((destructor(101))) void StopTracking() {
   if (stack_top == 0 || stack_top < reinterpret_cast<uintptr_t>(__builtin_frame_address(0))) {
     stack_top = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   }
-  FinishProcess(g_exit_status.load(), g_exit_status_known.load(), stack_top);
+  FinishProcess(g_exit_status.load(), g_exit_status_known.load(), stack_top, /*in_exit=*/true);
 }
 
 }  // namespace
@@ -283,7 +295,8 @@ HW_EXPORT [[noreturn]] void exit(int status) {
 // _exit skips destructors, so the report is written here — except in a vfork child.
 HW_EXPORT [[noreturn]] void _exit(int status) {
   if (!InVforkChild()) {
-    FinishProcess(status, true, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)));
+    FinishProcess(status, true, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)),
+                  /*in_exit=*/false);
   }
   syscall(SYS_exit_group, status);
   __builtin_unreachable();

@@ -228,10 +228,10 @@ uint64_t Recorder::own_bytes() {
          sizeof(Timeline) + static_cast<uint64_t>(modules_.size()) * sizeof(Module);
 }
 
-void Recorder::WriteFinalReport(int exit_status, bool exit_status_known, uintptr_t stack_top) {
-  if (!active()) return;
-  if (final_report_written_.exchange(true)) return;
-  if (is_fork_child_ && !options_.follow_fork) return;
+bool Recorder::WriteFinalReport(int exit_status, bool exit_status_known, uintptr_t stack_top) {
+  if (!active()) return false;
+  if (final_report_written_.exchange(true)) return false;
+  if (is_fork_child_ && !options_.follow_fork) return false;
   // No snapshot may land after this report, nor be half-written while it is: stop the
   // service thread's work (and remove the control socket), then hold the report lock.
   StopServiceThread();
@@ -256,6 +256,7 @@ void Recorder::WriteFinalReport(int exit_status, bool exit_status_known, uintptr
   leak_classification_ = nullptr;
   ReleaseLeakClassification(&leaks);
   if (err != 0) Warn("cannot write the report to %s (errno %d)", path, err);
+  return err == 0;
 }
 
 TrimRecord Recorder::Trim(TrimTrigger trigger) {
