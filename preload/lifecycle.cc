@@ -17,6 +17,7 @@
 #include "preload/mmap_override.h"
 #include "preload/real_functions.h"
 #include "record/backend.h"
+#include "record/crash_report.h"
 #include "record/log.h"
 #include "record/recorder.h"
 #include "record/spin_lock.h"
@@ -201,6 +202,7 @@ bool StartRecorder(const char* options) {
   TheRecorder().set_trim_function(g_real.malloc_trim);
   pthread_atfork(PrepareFork, AfterForkParent, AfterForkChild);
   InitMmapOverride();
+  InstallCrashHandlers();
   return true;
 }
 

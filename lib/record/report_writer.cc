@@ -15,6 +15,7 @@
 #include "record/backend.h"
 #include "record/log.h"
 #include "record/mapped_regions.h"
+#include "record/crash_report.h"
 #include "record/memory_view.h"
 #include "record/mmap_arena.h"
 #include "record/proc_stats.h"
@@ -204,7 +205,7 @@ int WriteReportFile(Recorder& r, const char* path, bool complete, const int* exi
   j.Uint("peak_rss_bytes", ReadPeakRssBytes());
   // Retained and its breakdown: memory_view.h says what each figure means.
   MemoryView view;
-  ReadMemoryView(r, ViewDetail::kFull, rss, &view);
+  ReadMemoryView(r, CrashReportInProgress() ? ViewDetail::kNoWait : ViewDetail::kFull, rss, &view);
   const uint64_t used = live_bytes + view.mapped_resident_bytes;
   const uint64_t retained = rss > used ? rss - used : 0;
   j.Uint("retained_bytes", retained);

@@ -28,6 +28,9 @@ const StressCase kCases[] = {
     {"fork_from_thread", {}},
     {"main_pthread_exit", {}},
     {"signal_handler_allocates", {}},
+    {"crash_early", {"segv"}},
+    {"crash_early", {"abort"}},
+    {"crash_early", {"handled"}},
 };
 
 class StressTest : public ::testing::TestWithParam<StressCase> {};
@@ -51,7 +54,11 @@ TEST_P(StressTest, BehavesAsPlainAndWritesAValidReport) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Programs, StressTest, ::testing::ValuesIn(kCases),
-                         [](const auto &info) { return std::string(info.param.program); });
+                         [](const auto &info) {
+                           std::string name = info.param.program;
+                           for (const auto &arg : info.param.args) name += "_" + arg;
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace heapwarden::testutil
