@@ -31,6 +31,10 @@ const StressCase kCases[] = {
     {"crash_early", {"segv"}},
     {"crash_early", {"abort"}},
     {"crash_early", {"handled"}},
+    {"bad_sizes", {}},
+    {"thread_storm", {}},
+    {"exit_from_thread", {}},
+    {"fork_storm", {}},
 };
 
 class StressTest : public ::testing::TestWithParam<StressCase> {};
