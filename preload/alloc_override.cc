@@ -98,6 +98,12 @@ void* MallocImpl(size_t size, AllocKind kind, uintptr_t caller) {
 }
 
 void* MemalignImpl(size_t alignment, size_t size, AllocKind kind, uintptr_t caller) {
+  // glibc's answer for an alignment no power of two can round up to, whichever
+  // allocator serves (mimalloc says ENOMEM).
+  if (alignment > SIZE_MAX / 2 + 1) {
+    errno = EINVAL;
+    return nullptr;
+  }
   if (!EnsureRealAllocator()) return BootstrapAllocate(size, alignment);
   void* p = g_real.memalign(alignment, size);
   if (p != nullptr && ShouldRecord() && ShouldSample(size, caller)) Record(p, size, kind, caller);

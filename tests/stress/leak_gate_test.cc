@@ -1,6 +1,7 @@
 // leak_gate_test.cc: the leak gate never passes by mistake. A report that cannot be
 // written fails it; `run` refuses an --output it could not write before the program
-// starts; the bare preload's fail_on_leak keeps the program's buffered stdout.
+// starts; the bare preload's fail_on_leak keeps the program's buffered stdout. (The
+// gate needs exact mode: the suite also runs with mode=sampled inherited.)
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -17,7 +18,7 @@ std::string LeakAndPrint() { return std::string(HW_STRESS_PROGRAMS_DIR) + "/stre
 TEST(LeakGate, BarePreloadFailsWhenTheReportCannotBeWritten) {
   Command command{.argv = {LeakAndPrint()}, .timeout_s = 30};
   CommandResult r =
-      RunCommand(UnderPreload(command, "fail_on_leak=1:output=/nonexistent-heapwarden-dir/r.json"));
+      RunCommand(UnderPreload(command, "fail_on_leak=1:mode=exact:output=/nonexistent-heapwarden-dir/r.json"));
   EXPECT_EQ(r.exit_status, 23) << r.Describe();
   EXPECT_NE(r.err.find("could not be written"), std::string::npos) << r.err;
 }
@@ -25,7 +26,7 @@ TEST(LeakGate, BarePreloadFailsWhenTheReportCannotBeWritten) {
 TEST(LeakGate, BarePreloadKeepsTheProgramsBufferedOutput) {
   TempDir dir;
   Command command{.argv = {LeakAndPrint()}, .timeout_s = 30};
-  CommandResult r = RunCommand(UnderPreload(command, "fail_on_leak=1:output=" + dir.File("r.json")));
+  CommandResult r = RunCommand(UnderPreload(command, "fail_on_leak=1:mode=exact:output=" + dir.File("r.json")));
   EXPECT_EQ(r.exit_status, 23) << r.Describe();
   EXPECT_EQ(r.out, "program output\n");
 }
