@@ -24,6 +24,8 @@ packages=(
   libunwind-dev libdw-dev libelf-dev nlohmann-json3-dev
   # real programs the integration tests and benchmarks run under the preload
   python3 python3-numpy python3-pandas sqlite3 coreutils
+  # CPython's own test suite (test_threading, test_json, test_re under heapwarden)
+  libpython3.11-testsuite
   # the reference tool the benchmarks compare against
   valgrind
 )
