@@ -240,7 +240,10 @@ void CheckUntrackedFree(Recorder& recorder, uintptr_t address, AllocKind free_ki
 void ForgetRecentFree(uintptr_t address) {
   if (g.ring == nullptr) return;
   FreeRecord& slot = g.ring[SlotFor(address)];
+  // A plain load first: a compare-exchange takes the line exclusively even when it
+  // fails, and almost every call finds another address there.
   uintptr_t expected = address;
+  if (slot.address.load(std::memory_order_relaxed) != address) return;
   slot.address.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
 }
 
