@@ -18,6 +18,7 @@
 #include "record/alloc/backend.h"
 #include "record/alloc/bootstrap_pool.h"
 #include "record/track/caller_totals.h"
+#include "record/track/free_checker.h"
 #include "record/track/recorder.h"
 #include "record/base/spin_lock.h"
 #include "record/base/thread_state.h"
@@ -72,6 +73,16 @@ inline bool MayBeRecorded(const void* p) {
   return !recorder.sampled() || recorder.MaybeSampled(p);
 }
 
+// A block handed out untracked under the recursion guard: heapwarden's own, or the
+// program's from a signal handler that interrupted a hook. Its address's earlier
+// tracked free must not make the program's later free of it look like a double free.
+inline void* Untracked(void* p) {
+  if (p != nullptr && t_state.busy != 0 && g_recorder_started.load(std::memory_order_relaxed)) {
+    ForgetRecentFree(reinterpret_cast<uintptr_t>(p));
+  }
+  return p;
+}
+
 void Record(void* p, size_t size, AllocKind kind, uintptr_t caller) {
   RecursionGuard guard;
   ErrnoSaver saved;
@@ -80,17 +91,23 @@ void Record(void* p, size_t size, AllocKind kind, uintptr_t caller) {
 
 void* MallocImpl(size_t size, AllocKind kind, uintptr_t caller) {
   if (!EnsureRealAllocator()) return BootstrapAllocate(size);
-  if (!ShouldRecord()) return g_real.malloc(size);
+  if (!ShouldRecord()) return Untracked(g_real.malloc(size));
   void* p = g_real.malloc(size);
   if (p != nullptr && ShouldSample(size, caller)) Record(p, size, kind, caller);
   return p;
 }
 
 void* MemalignImpl(size_t alignment, size_t size, AllocKind kind, uintptr_t caller) {
+  // glibc's answer for an alignment no power of two can round up to, whichever
+  // allocator serves (mimalloc says ENOMEM).
+  if (alignment > SIZE_MAX / 2 + 1) {
+    errno = EINVAL;
+    return nullptr;
+  }
   if (!EnsureRealAllocator()) return BootstrapAllocate(size, alignment);
   void* p = g_real.memalign(alignment, size);
   if (p != nullptr && ShouldRecord() && ShouldSample(size, caller)) Record(p, size, kind, caller);
-  return p;
+  return Untracked(p);
 }
 
 void FreeImpl(void* p, AllocKind kind, uintptr_t caller) {
@@ -115,7 +132,7 @@ void* ReallocImpl(void* p, size_t size, uintptr_t caller) {
   }
   if (!EnsureRealAllocator()) return BootstrapAllocate(size);
   if (p == nullptr) return MallocImpl(size, kAllocMalloc, caller);
-  if (!ShouldRecord()) return g_real.realloc(p, size);
+  if (!ShouldRecord()) return Untracked(g_real.realloc(p, size));
   // Sampled mode does not count realloc(p, 0) as an allocation: glibc frees p and
   // returns NULL. (Exact mode records whatever comes back: mimalloc returns a block.)
   const bool record_new = (size != 0 || !TheRecorder().sampled()) && ShouldSample(size, caller);
@@ -223,7 +240,7 @@ HW_EXPORT void* calloc(size_t count, size_t size) {
       heapwarden::internal::ShouldSample(total, HW_CALLER)) {
     heapwarden::internal::Record(p, total, kAllocMalloc, HW_CALLER);
   }
-  return p;
+  return heapwarden::internal::Untracked(p);
 }
 
 HW_EXPORT void* realloc(void* p, size_t size) { return ReallocImpl(p, size, HW_CALLER); }
@@ -247,11 +264,10 @@ HW_EXPORT int posix_memalign(void** out, size_t alignment, size_t size) {
   return err;
 }
 
+// glibc 2.36's aligned_alloc is memalign: an alignment that is not a power of two is
+// rounded up to one (aligned_alloc(3, 10) returns a block), and memalign says EINVAL
+// only for one too large to round. The allocator in use decides, as for memalign.
 HW_EXPORT void* aligned_alloc(size_t alignment, size_t size) {
-  if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
-    errno = EINVAL;
-    return nullptr;
-  }
   return MemalignImpl(alignment, size, kAllocMalloc, HW_CALLER);
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -16,6 +17,7 @@
 #include "preload/real_functions.h"
 #include "record/alloc/backend.h"
 #include "record/base/log.h"
+#include "record/emit/crash_report.h"
 #include "record/process.h"
 #include "record/track/recorder.h"
 #include "record/base/spin_lock.h"
@@ -49,32 +51,46 @@ void Symbolize(const char* report_path, bool summary) {
 // fail_on_leak with the bare preload: `heapwarden check PATH` prints the leak report
 // to stderr and decides, from the report and the options it records (max_leak_bytes,
 // suppressions), as `heapwarden run --fail-on-leak` would; on failure the process
-// ends at once with leak_exitcode, as LeakSanitizer's does. Without `summary` it
-// prints only a failing report.
-void CheckLeaksAtExit(const char* report_path, bool summary) {
-  const char* args[] = {"check", report_path, summary ? nullptr : "--report-on-failure", nullptr};
-  if (RunTool(args, 2, -1) == kLeakExitCode) {
-    syscall(SYS_exit_group, static_cast<int>(TheRecorder().options().leak_exitcode));
+// ends at once with leak_exitcode, as LeakSanitizer's does, printing the report only
+// when the gate fails (a clean program stays silent).
+// A report that could not be written or checked fails the gate too: a gate that
+// cannot see its evidence must not pass (docs/reliability.md).
+// `flush_stdio`: the process is in exit(), whose stdio flush comes after this; ending
+// it here must not lose the program's buffered output (LeakSanitizer does).
+void CheckLeaksAtExit(const char* report_path, bool report_written, bool flush_stdio) {
+  int verdict = -1;
+  if (report_written) {
+    const char* args[] = {"check", report_path, "--report-on-failure", nullptr};
+    verdict = RunTool(args, 2, -1);
   }
+  if (verdict == 0) return;
+  if (verdict != kLeakExitCode) {
+    Warn("fail_on_leak: the report %s could not be %s; failing", report_path,
+         report_written ? "checked" : "written");
+  }
+  if (flush_stdio) fflush(nullptr);
+  syscall(SYS_exit_group, static_cast<int>(TheRecorder().options().leak_exitcode));
 }
 
 // `stack_top`: the frame address of the exported entry point that called this, so
 // that the leak scan reads the program's stack above it and none of heapwarden's.
-void FinishProcess(int exit_status, bool known, uintptr_t stack_top) {
+// `in_exit`: called from exit()'s handlers (not _exit, which flushes no stdio).
+void FinishProcess(int exit_status, bool known, uintptr_t stack_top, bool in_exit) {
   Recorder& recorder = TheRecorder();
   if (!recorder.active()) return;
   RecursionGuard guard;
   bool was_written = recorder.final_report_written();
-  recorder.WriteFinalReport(exit_status, known, stack_top);
+  const bool written = recorder.WriteFinalReport(exit_status, known, stack_top);
+  // symbolize=0 is how `heapwarden run` starts the preload: run symbolizes and gates.
   if (!was_written && recorder.final_report_written() && recorder.options().symbolize &&
       !(recorder.is_fork_child() && !recorder.options().follow_fork)) {
     char path[4096 + 64];
     recorder.OutputPath(path, sizeof(path));
-    // One summary: check prints it when it runs, else symbolize does.
-    const bool summary = recorder.options().summary;
+    // One summary, when the program leaked: check prints it when the gate fails, else
+    // symbolize does.
     const bool check = recorder.options().fail_on_leak;
-    Symbolize(path, summary && !check);
-    if (check) CheckLeaksAtExit(path, summary);
+    if (written) Symbolize(path, recorder.options().summary && !check);
+    if (check) CheckLeaksAtExit(path, written, in_exit);
   }
 }
 
@@ -143,6 +159,7 @@ bool StartRecorder(const char* options) {
   TheRecorder().set_trim_function(g_real.malloc_trim);
   pthread_atfork(PrepareForkRecording, AfterForkRecordingParent, AfterForkRecordingChild);
   InitMmapOverride();
+  InstallCrashHandlers();
   return true;
 }
 
@@ -175,7 +192,7 @@ __attribute__((destructor(101))) void StopTracking() {
   if (stack_top == 0 || stack_top < reinterpret_cast<uintptr_t>(__builtin_frame_address(0))) {
     stack_top = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   }
-  FinishProcess(g_exit_status.load(), g_exit_status_known.load(), stack_top);
+  FinishProcess(g_exit_status.load(), g_exit_status_known.load(), stack_top, /*in_exit=*/true);
 }
 
 }  // namespace
@@ -238,7 +255,8 @@ HW_EXPORT [[noreturn]] HW_OWN_TEXT void exit(int status) {
 // _exit skips destructors, so the report is written here — except in a vfork child.
 HW_EXPORT [[noreturn]] void _exit(int status) {
   if (!InVforkChild()) {
-    FinishProcess(status, true, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)));
+    FinishProcess(status, true, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)),
+                  /*in_exit=*/false);
   }
   syscall(SYS_exit_group, status);
   __builtin_unreachable();

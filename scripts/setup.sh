@@ -26,6 +26,8 @@ packages=(
   python3 python3-numpy python3-pandas sqlite3 coreutils
   # Python embedded in a C program (tests/python: libpython3.11 and python3-embed.pc)
   python3-dev
+  # CPython's own test suite (test_threading, test_json, test_re under heapwarden)
+  libpython3.11-testsuite
   # the reference tool the benchmarks compare against
   valgrind
   # the real readers of `report --format html|pprof` the tests run: a headless browser

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -66,8 +67,15 @@ absl::StatusOr<ChildResult> SpawnAndWait(const std::vector<std::string>& argv,
   sigaction(SIGINT, &ignore, &old_int);
   sigaction(SIGQUIT, &ignore, &old_quit);
 
+  const pid_t tool_pid = getpid();
   pid_t pid = fork();
   if (pid == 0) {
+    // A tool killed outright (SIGKILL: it forwards every other signal) takes the
+    // program with it rather than leave it running unobserved, its report going into
+    // a directory nobody will read. Checked again after the prctl: the tool may have
+    // died before it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != tool_pid) _exit(127);
     // Child: the program gets the dispositions the tool was started with (SIG_IGN
     // under nohup stays SIG_IGN), then the original mask.
     sigaction(SIGINT, &old_int, nullptr);

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <vector>
 
@@ -90,14 +91,43 @@ bool SendAll(int fd, const std::string& text) {
   return true;
 }
 
-// Reads up to the first '\n' within timeout_s; false on timeout, error or EOF first.
-bool ReadReply(int fd, int timeout_s, std::string* line) {
+// True when `pid` is stopped (SIGSTOP, SIGTSTP, a tracer): it cannot answer until it
+// is continued, however long one waits.
+bool ProcessStopped(pid_t pid) {
+  std::ifstream stat_file(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  size_t paren = text.rfind(')');
+  return paren != std::string::npos && paren + 2 < text.size() &&
+         (text[paren + 2] == 'T' || text[paren + 2] == 't');
+}
+
+absl::Status StoppedError(pid_t pid) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "process ", pid, " is stopped (SIGSTOP, Ctrl-Z or a debugger) and cannot answer; "
+      "continue it first (kill -CONT ", pid, ")"));
+}
+
+// Reads up to the first '\n' within timeout_s; false on timeout, error or EOF first,
+// or when the process stops (*stopped is then set).
+bool ReadReply(int fd, pid_t pid, int timeout_s, std::string* line, bool* stopped) {
   char buf[4096];
+  int waited_ms = 0;
   for (;;) {
+    // In slices, so that a process that stops meanwhile is noticed.
+    constexpr int kSliceMs = 500;
     pollfd p = {fd, POLLIN, 0};
-    int ready = poll(&p, 1, timeout_s * 1000);
+    int ready = poll(&p, 1, kSliceMs);
     if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) return false;
+    if (ready < 0) return false;
+    if (ready == 0) {
+      waited_ms += kSliceMs;
+      if (ProcessStopped(pid)) {
+        *stopped = true;
+        return false;
+      }
+      if (waited_ms >= timeout_s * 1000) return false;
+      continue;
+    }
     ssize_t n = recv(fd, buf, sizeof(buf), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
@@ -160,6 +190,7 @@ absl::StatusOr<std::string> ControlRequest(pid_t pid, const std::string& request
         Describe(pid), " is not tracked by heapwarden: it has no control socket (start it "
                        "under `heapwarden run`, with control=on)"));
   }
+  if (ProcessStopped(pid)) return StoppedError(pid);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
   sockaddr_un addr = {};
@@ -180,8 +211,10 @@ absl::StatusOr<std::string> ControlRequest(pid_t pid, const std::string& request
         absl::StrCat("cannot connect to ", socket_path, ": ", std::strerror(err)));
   }
   std::string reply;
-  bool ok = SendAll(fd, request + "\n") && ReadReply(fd, timeout_s, &reply);
+  bool stopped = false;
+  bool ok = SendAll(fd, request + "\n") && ReadReply(fd, pid, timeout_s, &reply, &stopped);
   close(fd);
+  if (stopped) return StoppedError(pid);
   if (!ok) {
     return absl::DeadlineExceededError(
         absl::StrCat(Describe(pid), " did not answer within ", timeout_s, " s"));

@@ -4,6 +4,7 @@
 // the slow work (symbols, rendering) happens here, after the child has ended.
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -196,6 +197,33 @@ void FinishDescendants(const std::string& temp_dir, pid_t child, const RunArgs& 
   }
 }
 
+// -o must name a file in a directory that exists and can be written: checked before the
+// program starts, so a long run never ends with its report lost (and a gate passed for
+// want of one). %p and %e are expanded with stand-ins: only the directory matters.
+absl::Status CheckOutputPath(const RunArgs& args) {
+  std::string path = absl::StrReplaceAll(args.output.empty() ? "heapwarden.%p.json" : args.output,
+                                         {{"%p", "1"}, {"%e", "e"}});
+  struct stat st;
+  if (!path.empty() && path.back() == '/') {
+    return absl::InvalidArgumentError(absl::StrCat("run: --output ", args.output, " is a directory"));
+  }
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat("run: --output ", args.output, " is a directory"));
+  }
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("run: --output ", args.output, ": no directory ", dir));
+  }
+  if (access(dir.c_str(), W_OK | X_OK) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("run: --output ", args.output, ": cannot write in ", dir, ": ",
+                     std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int RunMain(const std::vector<std::string>& argv) {
@@ -208,6 +236,7 @@ int RunMain(const std::vector<std::string>& argv) {
   }
   if (args.command.empty()) return UsageError("run", "run: missing the command to run");
   if (absl::Status gate = PrepareLeakGate(args); !gate.ok()) return UsageError("run", gate.message());
+  if (absl::Status out = CheckOutputPath(args); !out.ok()) return UsageError("run", out.message());
 
   absl::StatusOr<std::string> preload = FindPreload();
   if (!preload.ok()) {
@@ -285,6 +314,8 @@ int RunMain(const std::vector<std::string>& argv) {
     PrintError(killed_line + OomHint(*report, signal_number));
   }
 
+  // A gate that could not write its evidence fails.
+  if (!written.ok() && FailOnLeakRequested()) return LeakGateExitCode(kExitFailure);
   return FailOnLeakExitCode(*report, args, exit_code);
 }
 

@@ -41,6 +41,17 @@ constexpr RunHelpNote kRunHelpNotes[] = {
      false},
 };
 
+// Integer options with a narrower range than the kind's (lib/record/recorder.cc).
+struct IntRange {
+  const char* key;
+  unsigned long long min;
+  unsigned long long max;
+};
+constexpr IntRange kIntRanges[] = {
+    {"depth", 1, 128},  // kMaxFrames
+    {"sample_bytes", 1, static_cast<unsigned long long>(INT64_MAX)},
+};
+
 bool IsToolKey(const std::string& key) {
   for (const char* tool_key : kToolKeys) {
     if (key == tool_key) return true;
@@ -115,6 +126,14 @@ absl::StatusOr<std::string> ValidateOptionValue(const OptionSpec& spec, const st
       unsigned long long parsed = std::strtoull(value.c_str(), nullptr, 10);
       if (errno == ERANGE || parsed > static_cast<unsigned long long>(INT64_MAX)) {
         return bad("an integer below 2^63");
+      }
+      // The ranges the preload enforces (it warns and goes on): on the command line a
+      // value it would ignore is an error before the program starts.
+      for (const IntRange& range : kIntRanges) {
+        if (spec.key == std::string(range.key) &&
+            (parsed < range.min || parsed > range.max)) {
+          return bad(absl::StrFormat("%d..%d", range.min, range.max));
+        }
       }
       return absl::StrCat(parsed);  // drops leading zeros
     }

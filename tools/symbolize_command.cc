@@ -92,7 +92,9 @@ int SymbolizeMain(const std::vector<std::string>& args) {
     }
     status = report::WriteReportAtomically(output, *report);
   }
-  if (summary) {
+  // Like LeakSanitizer: a program that leaked says so on stderr; a clean one stays
+  // silent, so the shim changes nothing a clean program prints.
+  if (summary && report::SummarizeLeaks(*report).leaked_bytes() > 0) {
     report::RenderText(*report, report::TextOptions{}, std::cerr);
     if (status.ok()) PrintError(absl::StrCat("report written to ", output));
   }

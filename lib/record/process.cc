@@ -18,8 +18,14 @@
 namespace heapwarden::internal {
 namespace {
 
-// An error the allocator may abort on: the report goes to disk first.
-void SnapshotAfterFreeError(Recorder& recorder) { WriteOutputSnapshot(recorder); }
+// How long a free that found an error waits for the service thread's snapshot.
+constexpr int kErrorSnapshotWaitMs = 2000;
+
+// An error the allocator may abort on: the report goes to disk first. The service
+// thread writes it -- the free may be in a signal handler that interrupted malloc,
+// where the report lock or the allocator's statistics could wait for ever -- and the
+// free waits a bounded time: the process is about to end.
+void SnapshotAfterFreeError(Recorder&) { WaitForSnapshot(RequestSnapshot(), kErrorSnapshotWaitMs); }
 
 // A fork child's first allocation (the parent's service thread did not survive fork,
 // and an atfork handler is no place to start one).
@@ -50,10 +56,10 @@ void AfterForkRecordingChild() {
   TheRecorder().AfterForkChild();
 }
 
-void Recorder::WriteFinalReport(int exit_status, bool exit_status_known, uintptr_t stack_top) {
-  if (!active()) return;
-  if (final_report_written_.exchange(true)) return;
-  if (is_fork_child_ && !options_.follow_fork) return;
+bool Recorder::WriteFinalReport(int exit_status, bool exit_status_known, uintptr_t stack_top) {
+  if (!active()) return false;
+  if (final_report_written_.exchange(true)) return false;
+  if (is_fork_child_ && !options_.follow_fork) return false;
   // No snapshot may land after this report, nor be half-written while it is: stop the
   // service thread's work (and remove the control socket), then hold the report lock.
   StopServiceThread();
@@ -78,6 +84,7 @@ void Recorder::WriteFinalReport(int exit_status, bool exit_status_known, uintptr
   leak_classification_ = nullptr;
   ReleaseLeakClassification(&leaks);
   if (err != 0) Warn("cannot write the report to %s (errno %d)", path, err);
+  return err == 0;
 }
 
 }  // namespace heapwarden::internal

@@ -8,12 +8,13 @@
 #include <string>
 #include <string_view>
 
+#include "common/report_format.h"
 #include "nlohmann/json.hpp"
 
 namespace heapwarden::report {
 
 // The exit status of a failed leak gate unless leak_exitcode says otherwise.
-inline constexpr int kDefaultLeakExitCode = 23;
+inline constexpr int kDefaultLeakExitCode = kLeakExitCode;  // common/report_format.h
 
 struct LeakSummary {
   // Unsuppressed groups, by kind.

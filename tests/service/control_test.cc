@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdint>
 #include <fstream>
 #include <sstream>
@@ -86,6 +87,59 @@ TEST(ControlTest, SnapshotOfARunningProcessListsItsLongLivedBuffer) {
   std::string socket = (*final_report)["heapwarden"].value("control_socket", "");
   EXPECT_NE(socket.find(std::to_string(pid) + ".sock"), std::string::npos) << socket;
   EXPECT_FALSE(FileExists(socket)) << socket;
+}
+
+// A client that connects and sends nothing holds the service thread for at most its
+// short deadline, not the 5 s it once did: the next request is answered at once.
+TEST(ControlTest, SilentClientDoesNotStallTheService) {
+  TempDir dir;
+  const std::string pid_file = dir.File("pid"), stop_file = dir.File("stop");
+  Background run(UnderHeapwarden({.argv = {HW_PROGRAM_hold_and_churn, pid_file, stop_file}},
+                                 dir.File("final.json")));
+  ASSERT_TRUE(WaitForFile(pid_file)) << "the program never started";
+  const pid_t pid = ReadPid(pid_file);
+  const std::string socket_path = ControlDir() + "/" + std::to_string(pid) + ".sock";
+  for (int i = 0; i < 50 && !FileExists(socket_path); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  int silent = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket_path.c_str());
+  ASSERT_EQ(connect(silent, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0) << socket_path;
+  const auto start = std::chrono::steady_clock::now();
+  CommandResult snap = RunCommand(
+      {.argv = {HeapwardenPath(), "snapshot", std::to_string(pid), "-o", dir.File("snap.json")}});
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  close(silent);
+  WriteFile(stop_file, "stop\n");
+  run.Wait();
+  EXPECT_EQ(snap.exit_status, 0) << snap.Describe();
+  EXPECT_LT(seconds, 2.5) << "the service thread waited on the silent client";
+}
+
+// snapshot/trim of a stopped process: one clear line at once, not a wait of minutes.
+TEST(ControlTest, StoppedProcessIsOneClearLineAtOnce) {
+  TempDir dir;
+  const std::string pid_file = dir.File("pid"), stop_file = dir.File("stop");
+  Background run(UnderHeapwarden({.argv = {HW_PROGRAM_hold_and_churn, pid_file, stop_file}},
+                                 dir.File("final.json")));
+  ASSERT_TRUE(WaitForFile(pid_file)) << "the program never started";
+  const pid_t pid = ReadPid(pid_file);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  kill(pid, SIGSTOP);
+  const auto start = std::chrono::steady_clock::now();
+  CommandResult trim = RunCommand({.argv = {HeapwardenPath(), "trim", std::to_string(pid)},
+                                   .timeout_s = 60});
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  kill(pid, SIGCONT);
+  WriteFile(stop_file, "stop\n");
+  run.Wait();
+  EXPECT_NE(trim.exit_status, 0) << trim.Describe();
+  EXPECT_NE(trim.err.find("is stopped"), std::string::npos) << trim.err;
+  EXPECT_LT(seconds, 5.0);
 }
 
 TEST(ControlTest, ProcessNotTrackedIsOneClearLine) {

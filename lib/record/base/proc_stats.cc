@@ -51,4 +51,20 @@ uint64_t ReadPeakRssBytes() {
   return line ? ParseUnsigned(line + 6) * 1024 : 0;
 }
 
+int ReadLiveThreadCount() {
+  char buf[1024];
+  if (ReadSmallFile("/proc/self/stat", buf, sizeof(buf)) <= 0) return 0;
+  // The command name, field 2, may hold spaces and parentheses: count from its end.
+  const char* p = strrchr(buf, ')');
+  if (p == nullptr || p[1] != ' ') return 0;
+  const bool main_exited = p[2] == 'Z';  // field 3: the main thread's state
+  // num_threads is field 20: the 18th after the name.
+  for (int field = 3; field <= 20; ++field) {
+    p = strchr(p + 1, ' ');
+    if (p == nullptr) return 0;
+  }
+  const int threads = static_cast<int>(ParseUnsigned(p + 1));
+  return main_exited && threads > 0 ? threads - 1 : threads;
+}
+
 }  // namespace heapwarden::internal

@@ -14,6 +14,10 @@ uint64_t ReadRssBytes();
 // High-water mark of the resident set (VmHWM), in bytes.
 uint64_t ReadPeakRssBytes();
 
+// Threads of the process now that have not exited (num_threads of /proc/self/stat
+// counts a main thread that exited before the others, as a zombie); 0 if unreadable.
+int ReadLiveThreadCount();
+
 // Reads a whole small file into buf (NUL-terminated); returns its length or -1.
 long ReadSmallFile(const char* path, char* buf, size_t size);
 

@@ -58,7 +58,15 @@ void ReadMemoryView(Recorder& recorder, ViewDetail detail, uint64_t rss_bytes, M
   const uint64_t used = out->live_bytes + out->mapped_resident_bytes;
   out->retained_bytes = out->rss_bytes > used ? out->rss_bytes - used : 0;
 
-  AllocatorStats stats = detail == ViewDetail::kFull ? FreshAllocatorStats() : CachedAllocatorStats();
+  AllocatorStats stats = {};
+  if (detail == ViewDetail::kNoWait) {
+    if (g_cache_lock.TryLock()) {
+      stats = g_cached;
+      g_cache_lock.Unlock();
+    }
+  } else {
+    stats = detail == ViewDetail::kFull ? FreshAllocatorStats() : CachedAllocatorStats();
+  }
   out->allocator_valid = stats.valid;
   out->allocator_held_bytes = stats.held_bytes;
   if (stats.valid && ActiveBackend() == kBackendMimalloc) {

@@ -46,6 +46,10 @@ enum class ViewDetail {
   // For reports and heapwarden_stats(): fresh allocator figures, resident mapped
   // bytes by mincore. Milliseconds for gigabytes of mapped regions.
   kFull,
+  // For a crash report (crash_report.h): the cached allocator figures if they can be
+  // had without waiting, else none (mallinfo2 would wait for an arena lock the
+  // crashed code may hold); no mincore walk.
+  kNoWait,
 };
 
 // ReadMemoryView()

@@ -13,6 +13,7 @@
 #include "record/base/log.h"
 #include "record/base/mmap_arena.h"
 #include "record/base/proc_stats.h"
+#include "record/emit/crash_report.h"
 #include "record/emit/heap_totals.h"
 #include "record/emit/json_buffer.h"
 #include "record/emit/memory_view.h"
@@ -126,7 +127,9 @@ void WriteTotalsJson(JsonBuffer& j, Recorder& r, const HeapTotals& totals) {
   j.Seconds("peak_time", NsToSeconds(r.peak_time_ns()));
   // Retained and its breakdown: memory_view.h says what each figure means.
   MemoryView view;
-  ReadMemoryView(r, ViewDetail::kFull, /*rss_bytes=*/0, &view);
+  // A crash report may not wait on the allocator's locks (memory_view.h).
+  ReadMemoryView(r, CrashReportInProgress() ? ViewDetail::kNoWait : ViewDetail::kFull,
+                 /*rss_bytes=*/0, &view);
   j.Uint("rss_bytes", view.rss_bytes);
   j.Uint("peak_rss_bytes", ReadPeakRssBytes());
   j.Uint("retained_bytes", view.retained_bytes);

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -19,9 +20,13 @@
 #include "record/track/recorder.h"
 #include "record/emit/report_writer.h"
 #include "record/service/snapshot_writer.h"
+#include "record/base/clock.h"
 
 namespace heapwarden::internal {
 namespace {
+
+// How long one client may take to send its request line (and to take the reply).
+constexpr int kRequestDeadlineMs = 200;
 
 // mkdir 0700 if absent, then insist on a private directory owned by us. Returns 0 or
 // an errno value (EPERM: exists but not private).
@@ -80,12 +85,21 @@ void Reply(int fd, const char* line) {
   }
 }
 
-// Reads one '\n'-terminated line (without it) into buf. False on EOF, error,
-// timeout or a line too long.
+// Reads one '\n'-terminated line (without it) into buf. False on EOF, error, a line
+// too long, or kRequestDeadlineMs passing (for the whole line, not per byte: a client
+// that connects and sends nothing, or dribbles, must not hold up the service thread's
+// timeline and snapshots).
 bool ReadLine(int fd, char* buf, size_t size) {
+  const uint64_t deadline = NowNs() + kRequestDeadlineMs * 1000000ull;
   size_t len = 0;
   while (len + 1 < size) {
-    ssize_t n = recv(fd, buf + len, size - 1 - len, 0);
+    const uint64_t now = NowNs();
+    if (now >= deadline) return false;
+    pollfd p = {fd, POLLIN, 0};
+    int ready = poll(&p, 1, static_cast<int>((deadline - now + 999999) / 1000000));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return false;
+    ssize_t n = recv(fd, buf + len, size - 1 - len, MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     len += static_cast<size_t>(n);
@@ -225,8 +239,9 @@ bool ControlSocket::StillOurs() const {
 void ControlSocket::ServeOne(Recorder& recorder) {
   int client = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
   if (client < 0) return;
-  timeval timeout = {5, 0};
-  setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  // The reply is one short line: it fits the socket's buffer unless the client
+  // stopped reading, which must not stall the thread either.
+  timeval timeout = {0, kRequestDeadlineMs * 1000};
   setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
   ucred peer = {};
   socklen_t peer_len = sizeof(peer);

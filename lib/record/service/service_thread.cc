@@ -4,12 +4,16 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 
 #include "record/base/clock.h"
 #include "record/service/control_socket.h"
+#include "record/service/snapshot_writer.h"
 #include "record/base/log.h"
 #include "record/base/proc_stats.h"
 #include "record/track/recorder.h"
@@ -29,15 +33,20 @@ ControlSocket g_control;
 SpinLock g_control_lock;
 std::atomic<bool> g_running{false};
 std::atomic<bool> g_stop{false};
+// RequestSnapshot: tickets handed out and served; the eventfd wakes the thread's poll.
+std::atomic<uint64_t> g_snapshot_requested{0};
+std::atomic<uint64_t> g_snapshot_served{0};
+std::atomic<int> g_wake_fd{-1};
 
 // Longest sleep between wake-ups when no task is due sooner: bounds how late a stop
 // request or a vanished control socket is noticed.
 constexpr uint64_t kMaxSleepMs = 1000;
 
 
-void* ServiceMain(void* arg) {
-  Recorder& recorder = *static_cast<Recorder*>(arg);
-  // Held for the thread's whole life: what it allocates is never recorded.
+// The thread's work until it is asked to stop. Returns true instead when it is the
+// process's last thread (see ServiceMain).
+bool Serve(Recorder& recorder) {
+  // Held while serving: what this thread allocates is never recorded.
   RecursionGuard guard;
   pthread_setname_np(pthread_self(), "heapwarden");
   // The exit-time leak scan stops this thread but does not take its stack for a root.
@@ -81,13 +90,42 @@ void* ServiceMain(void* arg) {
       if (ms < sleep_ms) sleep_ms = ms;
     }
     if (control && !g_control.StillOurs()) control = false;  // the program closed it
-    pollfd p = {control ? g_control.fd() : -1, POLLIN, 0};
-    int ready = poll(&p, 1, static_cast<int>(sleep_ms));
-    if (ready > 0 && (p.revents & POLLIN) && !g_stop.load(std::memory_order_acquire)) {
+    pollfd p[2] = {{control ? g_control.fd() : -1, POLLIN, 0},
+                   {g_wake_fd.load(std::memory_order_relaxed), POLLIN, 0}};
+    int ready = poll(p, 2, static_cast<int>(sleep_ms));
+    if (ready > 0 && (p[1].revents & POLLIN)) {
+      uint64_t count;
+      (void)!read(p[1].fd, &count, sizeof(count));
+    }
+    const uint64_t requested = g_snapshot_requested.load(std::memory_order_acquire);
+    if (requested != g_snapshot_served.load(std::memory_order_relaxed) &&
+        !g_stop.load(std::memory_order_acquire)) {
+      WriteOutputSnapshot(recorder);
+      g_snapshot_served.store(requested, std::memory_order_release);
+    }
+    if (ready > 0 && (p[0].revents & POLLIN) && !g_stop.load(std::memory_order_acquire)) {
       g_control.ServeOne(recorder);
     }
+    if (ReadLiveThreadCount() == 1) return true;
   }
+  return false;
+}
+
+void* ServiceMain(void* arg) {
+  Recorder& recorder = *static_cast<Recorder*>(arg);
+  const bool last_thread = Serve(recorder);
   g_running.store(false, std::memory_order_release);
+  if (last_thread) {
+    // glibc ends the process with exit(0) when the last thread returns, but it
+    // counts this thread among the program's: after main's pthread_exit, or in a
+    // child forked from a non-main thread, the program's last thread returned and
+    // the process would live on as this thread alone. Do what glibc would have
+    // done, with the program's exit handlers tracked and its signals deliverable.
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, nullptr);
+    exit(0);
+  }
   return nullptr;
 }
 
@@ -117,6 +155,9 @@ bool StartServiceThread(Recorder& recorder) {
   sigset_t all;
   sigfillset(&all);
   pthread_attr_setsigmask_np(&attr, &all);
+  if (g_wake_fd.load(std::memory_order_relaxed) < 0) {
+    g_wake_fd.store(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), std::memory_order_relaxed);
+  }
   pthread_t thread;
   g_running.store(true, std::memory_order_release);
   int err = pthread_create(&thread, &attr, ServiceMain, &recorder);
@@ -137,8 +178,38 @@ void StopServiceThread() {
   g_control.Remove();
 }
 
+uint64_t RequestSnapshot() {
+  const int fd = g_wake_fd.load(std::memory_order_relaxed);
+  if (!g_running.load(std::memory_order_acquire) || g_stop.load(std::memory_order_acquire) ||
+      fd < 0) {
+    return 0;
+  }
+  const uint64_t ticket = g_snapshot_requested.fetch_add(1, std::memory_order_acq_rel) + 1;
+  const uint64_t one = 1;
+  (void)!write(fd, &one, sizeof(one));
+  return ticket;
+}
+
+bool WaitForSnapshot(uint64_t ticket, int timeout_ms) {
+  if (ticket == 0) return false;
+  for (int waited = 0; waited < timeout_ms; ++waited) {
+    if (g_snapshot_served.load(std::memory_order_acquire) >= ticket) return true;
+    if (!g_running.load(std::memory_order_acquire) || g_stop.load(std::memory_order_acquire)) {
+      return false;
+    }
+    const timespec ms = {0, 1000000};
+    nanosleep(&ms, nullptr);
+  }
+  return false;
+}
+
 void ServiceThreadAfterForkChild() {
   g_running.store(false, std::memory_order_relaxed);
+  // The parent's eventfd would wake the parent's thread; the child gets its own.
+  const int wake = g_wake_fd.exchange(-1, std::memory_order_relaxed);
+  if (wake >= 0) close(wake);
+  g_snapshot_served.store(g_snapshot_requested.load(std::memory_order_relaxed),
+                          std::memory_order_relaxed);
   g_stop.store(false, std::memory_order_relaxed);
   g_control_lock.ResetAfterFork();
   g_control.ForgetAfterFork();

@@ -58,6 +58,23 @@ void StopServiceThread();
 // here; forget it and close the inherited control socket without removing it.
 void ServiceThreadAfterForkChild();
 
+// RequestSnapshot()
+//
+// Asks the service thread to write a snapshot to the output path at once, for code
+// inside a hook, which must never write one itself (the write takes the report lock
+// and reads the allocator's statistics, which wait for locks the interrupted code may
+// hold). Never blocks, allocates nothing; async-signal-safe. Returns a ticket for
+// WaitForSnapshot, or 0 when there is no service thread to ask.
+uint64_t RequestSnapshot();
+
+// WaitForSnapshot()
+//
+// Sleeps until the snapshot of `ticket` is on disk, the service thread stops, or
+// `timeout_ms` passes: for a hook that knows the process is about to die (an
+// allocator about to abort), so a bounded wait costs the program nothing it keeps.
+// True when the snapshot was written.
+bool WaitForSnapshot(uint64_t ticket, int timeout_ms);
+
 // True while a service thread of this process is running.
 bool ServiceThreadRunning();
 

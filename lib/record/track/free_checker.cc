@@ -99,8 +99,12 @@ bool Record(FreeErrorKind kind, uintptr_t address, uint32_t stack, uint32_t othe
   return true;
 }
 
-// After an error: halt_on_error writes the report and aborts; an error the allocator
-// may abort on writes a snapshot now, so that the error is on disk when it does.
+// After an error: halt_on_error has the report written and aborts; an error the
+// allocator may abort on has a snapshot written now (the handler process.cc registers),
+// so that the error is on disk when it does. The service thread writes them: this runs inside free(), perhaps in a signal
+// handler that interrupted malloc, where writing a report (the report lock, the
+// allocator's statistics) could wait for ever on a lock the interrupted code holds. The
+// waits are bounded; the process is about to end.
 void AfterError(Recorder& recorder, bool allocator_may_abort) {
   if (g.halt) {
     if (g.on_error != nullptr) g.on_error(recorder);
@@ -224,6 +228,16 @@ void CheckUntrackedFree(Recorder& recorder, uintptr_t address, AllocKind free_ki
   uint32_t other = freed_before ? InternStack(recorder, &first_free_caller, 1) : 0;
   Record(kind, address, stack, other, freed_before, kAllocMalloc, free_kind);
   AfterError(recorder, /*allocator_may_abort=*/true);
+}
+
+void ForgetRecentFree(uintptr_t address) {
+  if (g.ring == nullptr) return;
+  FreeRecord& slot = g.ring[SlotFor(address)];
+  // A plain load first: a compare-exchange takes the line exclusively even when it
+  // fails, and almost every call finds another address there.
+  uintptr_t expected = address;
+  if (slot.address.load(std::memory_order_relaxed) != address) return;
+  slot.address.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
 }
 
 int CopyFreeErrors(FreeError* out, int max) {

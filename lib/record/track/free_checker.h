@@ -20,9 +20,10 @@
 //    untracked free, not an error.
 // The program's behaviour does not change: the free still goes to the allocator (which
 // may abort on it, as it would have without heapwarden). Because it may, an
-// invalid or double free writes a snapshot at once, so the report with the error
-// exists before the process dies. With halt_on_error=1 any error writes the report and
-// aborts instead.
+// invalid or double free has the service thread write a snapshot at once and waits
+// for it (bounded), so the report with the error exists before the process dies;
+// nothing here writes a file itself. With halt_on_error=1 any error has the report
+// written and aborts instead.
 #ifndef HEAPWARDEN_LIB_RECORD_TRACK_FREE_CHECKER_H_
 #define HEAPWARDEN_LIB_RECORD_TRACK_FREE_CHECKER_H_
 
@@ -53,6 +54,13 @@ void CheckTrackedFree(Recorder& recorder, const LiveBlock& block, AllocKind free
 // Called by Recorder::OnFree for a non-null pointer the live table does not hold.
 void CheckUntrackedFree(Recorder& recorder, uintptr_t address, AllocKind free_kind,
                         uintptr_t caller);
+
+// ForgetRecentFree()
+//
+// The allocator handed `address` out again without heapwarden recording it (under the
+// recursion guard: a signal handler that interrupted a hook): its earlier free is no
+// evidence of a double free any more. Hot path; never blocks.
+void ForgetRecentFree(uintptr_t address);
 
 enum FreeErrorKind : uint8_t { kInvalidFree = 0, kDoubleFree = 1, kMismatchedFree = 2 };
 
@@ -85,8 +93,9 @@ const char* FreedByName(AllocKind kind);
 // SetFreeErrorHandler()
 //
 // What to do at once after an error the allocator may abort on (and before
-// halt_on_error aborts): the orchestration registers a snapshot writer, so the error
-// is on disk before the process dies. None: the error waits for the next report.
+// halt_on_error aborts): the orchestration registers one that has the service thread
+// write a snapshot and waits for it (bounded), so the error is on disk before the
+// process dies; nothing in a hook writes a file. None: the error waits for the next report.
 using FreeErrorHandler = void (*)(Recorder& recorder);
 void SetFreeErrorHandler(FreeErrorHandler handler);
 

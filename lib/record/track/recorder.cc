@@ -203,11 +203,6 @@ uint64_t Recorder::own_bytes() {
 }
 
 
-
-
-
-
-
 TrimRecord Recorder::Trim(TrimTrigger trigger) {
   // Not while a report is being written: its buffer (tens of MiB for a big site
   // table) would be counted in rss_before and, once freed, in what the trim released.

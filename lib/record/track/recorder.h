@@ -109,8 +109,8 @@ class Recorder {
   // (leak_classifier.h), stopping the other threads meanwhile. `stack_top` is an
   // address in the outermost heapwarden frame of the calling thread: the leak scan
   // takes the stack above it as roots (0: from WriteFinalReport's own frame).
-  // Defined in process.cc: it needs every layer.
-  void WriteFinalReport(int exit_status, bool exit_status_known, uintptr_t stack_top = 0);
+  // True when this call wrote the report. Defined in process.cc: it needs every layer.
+  bool WriteFinalReport(int exit_status, bool exit_status_known, uintptr_t stack_top = 0);
 
   // The classification of the final report while it is being written, else nullptr
   // (the report then lists live blocks as "unclassified").

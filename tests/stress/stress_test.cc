@@ -1,0 +1,68 @@
+// stress_test.cc: each program of tests/stress/programs runs plain and under
+// `heapwarden run`; the exit status and stdout must match and the report must be valid.
+// A hang is a failure (each run has its own deadline), as is a report that is missing.
+
+#include <gtest/gtest.h>
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "report_helpers.h"
+
+namespace heapwarden::testutil {
+namespace {
+
+struct StressCase {
+  const char *program;  // tests/stress/programs/PROGRAM.c
+  std::vector<std::string> args;
+};
+
+void PrintTo(const StressCase &c, std::ostream *os) { *os << c.program; }
+
+std::string ProgramPath(const std::string &name) {
+  return std::string(HW_STRESS_PROGRAMS_DIR) + "/stress_" + name;
+}
+
+const StressCase kCases[] = {
+    {"fork_from_thread", {}},
+    {"main_pthread_exit", {}},
+    {"signal_handler_allocates", {}},
+    {"crash_early", {"segv"}},
+    {"crash_early", {"abort"}},
+    {"crash_early", {"handled"}},
+    {"bad_sizes", {}},
+    {"thread_storm", {}},
+    {"exit_from_thread", {}},
+    {"fork_storm", {}},
+};
+
+class StressTest : public ::testing::TestWithParam<StressCase> {};
+
+TEST_P(StressTest, BehavesAsPlainAndWritesAValidReport) {
+  const StressCase &c = GetParam();
+  Command command{.argv = {ProgramPath(c.program)}, .timeout_s = 30};
+  for (const auto &arg : c.args) command.argv.push_back(arg);
+  CommandResult plain = RunCommand(command);
+  ASSERT_FALSE(plain.timed_out) << plain.Describe();
+  TempDir dir;
+  const std::string report_path = dir.File("r.json");
+  CommandResult tracked = RunCommand(UnderHeapwarden(command, report_path));
+  ASSERT_FALSE(tracked.timed_out) << "hangs under heapwarden: " << tracked.Describe();
+  EXPECT_EQ(tracked.exit_status, plain.exit_status) << tracked.Describe();
+  EXPECT_EQ(tracked.out, plain.out);
+  std::string error;
+  auto report = LoadReport(report_path, &error);
+  ASSERT_TRUE(report) << error << "\n" << tracked.Describe();
+  EXPECT_EQ((*report).value("format", ""), "heapwarden-report");
+}
+
+INSTANTIATE_TEST_SUITE_P(Programs, StressTest, ::testing::ValuesIn(kCases),
+                         [](const auto &info) {
+                           std::string name = info.param.program;
+                           for (const auto &arg : info.param.args) name += "_" + arg;
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace heapwarden::testutil
