@@ -13,6 +13,7 @@
 #include "record/recorder.h"
 #include "record/site_table.h"
 #include "record/spin_lock.h"
+#include "record/python_stack.h"
 #include "record/stack_capture.h"
 #include "record/thread_state.h"
 
@@ -176,7 +177,8 @@ void OnMapped(uintptr_t start, size_t length, uintptr_t caller) {
   if (!recorder.active() || length == 0) return;
   length = RoundUpPage(length);
   uintptr_t frames[kMaxFrames];
-  int depth = CaptureStack(frames, StackDepth(), caller);
+  // With Python frames: a pymalloc arena is charged to the Python line that opened it.
+  int depth = CaptureStackWithPython(frames, StackDepth(), caller);
   const uint32_t site_id = recorder.sites().Intern(frames, depth, t_state.tag_id, kSourceMapped);
   Site& site = recorder.sites().site(site_id);
   site.shared.allocations.fetch_add(1, std::memory_order_relaxed);
