@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "record/leak_classifier.h"
+#include "record/python_frame_table.h"
 #include "record/recorder.h"
 #include "record/spin_lock.h"
 #include "record/thread_state.h"
@@ -53,8 +54,11 @@ void AddSite(heapwarden_leak_check_result* out, uint64_t blocks, uint64_t bytes,
   site.blocks = blocks;
   site.bytes = bytes;
   site.indirect = indirect ? 1 : 0;
-  site.depth = stack.depth < HEAPWARDEN_LEAK_CHECK_FRAMES ? stack.depth : HEAPWARDEN_LEAK_CHECK_FRAMES;
-  for (uint32_t f = 0; f < site.depth; ++f) site.frames[f] = stack.frames[f];
+  // Return addresses only: a Python frame (python_frame_table.h) is no address.
+  site.depth = 0;
+  for (uint32_t f = 0; f < stack.depth && site.depth < HEAPWARDEN_LEAK_CHECK_FRAMES; ++f) {
+    if (!heapwarden::internal::IsPythonFrame(stack.frames[f])) site.frames[site.depth++] = stack.frames[f];
+  }
   if (n < HEAPWARDEN_LEAK_CHECK_SITES) out->site_count = n + 1;
 }
 

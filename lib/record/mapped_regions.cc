@@ -10,10 +10,10 @@
 
 #include "record/clock.h"
 #include "record/mmap_arena.h"
+#include "record/python_stack.h"
 #include "record/recorder.h"
 #include "record/site_table.h"
 #include "record/spin_lock.h"
-#include "record/python_stack.h"
 #include "record/stack_capture.h"
 #include "record/thread_state.h"
 
