@@ -21,6 +21,7 @@
 #include "record/base/spin_lock.h"
 #include "record/base/thread_state.h"
 #include "record/base/tool_runner.h"
+#include "record/track/python_frame_table.h"
 
 using heapwarden::internal::CfiStackAbove;
 using heapwarden::internal::ClassifyLeaks;
@@ -65,8 +66,11 @@ void AddSite(heapwarden_leak_check_result* out, uint64_t blocks, uint64_t bytes,
   site.blocks = blocks;
   site.bytes = bytes;
   site.indirect = indirect ? 1 : 0;
-  site.depth = stack.depth < HEAPWARDEN_LEAK_CHECK_FRAMES ? stack.depth : HEAPWARDEN_LEAK_CHECK_FRAMES;
-  for (uint32_t f = 0; f < site.depth; ++f) site.frames[f] = stack.frames[f];
+  // Return addresses only: a Python frame (python_frame_table.h) is no address.
+  site.depth = 0;
+  for (uint32_t f = 0; f < stack.depth && site.depth < HEAPWARDEN_LEAK_CHECK_FRAMES; ++f) {
+    if (!heapwarden::internal::IsPythonFrame(stack.frames[f])) site.frames[site.depth++] = stack.frames[f];
+  }
   if (n < HEAPWARDEN_LEAK_CHECK_SITES) out->site_count = n + 1;
 }
 

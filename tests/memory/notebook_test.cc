@@ -30,8 +30,10 @@ struct Notebook {
 // MiB in memory for a second or two, and the script's RSS readings would include it
 // whenever they fall in one. Those runs go without periodic snapshots, and without
 // symbolizing their 90,000 stacks afterwards (the tests read no function names).
+// Python frames off: these tests are about trim, and with every object a malloc block
+// Python frames make the run about 3x slower (docs/python.md).
 const std::vector<std::string> kPythonMalloc = {"--python-malloc", "--snapshot-s", "0",
-                                                "--symbolize", "0"};
+                                                "--symbolize", "0", "--python-frames", "off"};
 
 // Ten chunks whatever the size: the previews it keeps must land between big blocks.
 Notebook RunNotebook(int rows, const std::vector<std::string> &flags) {

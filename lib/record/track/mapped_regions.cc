@@ -15,6 +15,7 @@
 #include "record/base/spin_lock.h"
 #include "record/track/stack_capture.h"
 #include "record/base/thread_state.h"
+#include "record/track/python_stack.h"
 
 namespace heapwarden::internal {
 namespace {
@@ -177,7 +178,8 @@ void OnMapped(uintptr_t start, size_t length, uintptr_t caller) {
   if (!recorder.active() || length == 0) return;
   length = RoundUpPage(length);
   uintptr_t frames[kMaxFrames];
-  int depth = CaptureStack(frames, StackDepth(), caller);
+  // With Python frames: a pymalloc arena is charged to the Python line that opened it.
+  int depth = CaptureStackWithPython(frames, StackDepth(), caller);
   const uint32_t site_id = recorder.sites().Intern(frames, depth, t_state.tag_id, kSourceMapped);
   Site& site = recorder.sites().site(site_id);
   site.shared.allocations.fetch_add(1, std::memory_order_relaxed);

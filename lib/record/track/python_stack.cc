@@ -338,6 +338,14 @@ int MergePythonFrames(uintptr_t* frames, int depth, bool native_complete, const 
   return n;
 }
 
+int CaptureStackWithPython(uintptr_t* frames, int max_depth, uintptr_t caller) {
+  PythonChain chain;
+  if (max_depth <= 1 || !ReadPythonChain(&chain)) return CaptureStack(frames, max_depth, caller);
+  int depth = CaptureStack(frames, kMaxFrames, caller);
+  depth = MergePythonFrames(frames, depth, depth < kMaxFrames, chain, max_depth);
+  return depth < max_depth ? depth : max_depth;
+}
+
 PythonStackStats ReadPythonStackStats() {
   return PythonStackStats{g_mismatched.load(std::memory_order_relaxed),
                           g_unreadable.load(std::memory_order_relaxed)};

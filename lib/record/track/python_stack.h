@@ -57,6 +57,11 @@ bool ReadPythonChain(PythonChain* chain);
 int MergePythonFrames(uintptr_t* frames, int depth, bool native_complete, const PythonChain& chain,
                       int max_depth);
 
+// CaptureStack (stack_capture.h) with the calling thread's Python frames merged in, at
+// most max_depth frames in all: for the rarer events (mmap) that do not keep the
+// recorder's same-stack shortcut.
+int CaptureStackWithPython(uintptr_t* frames, int max_depth, uintptr_t caller);
+
 // Counters: stacks left native because the frames did not match the native stack or
 // could not be read.
 struct PythonStackStats {
