@@ -82,6 +82,17 @@ TEST(BarePreload, PrintsTheSummaryAtExitUnlessTurnedOff) {
   EXPECT_TRUE(WaitForFile(dir.File("off.json")));
 }
 
+// `heapwarden run --summary 0`: the report is written, stderr has no summary.
+TEST(BarePreload, RunWithSummaryOffPrintsNoSummary) {
+  TempDir dir;
+  CommandResult run =
+      RunCommand(UnderHeapwarden(kLeaksKnown, dir.File("r.json"), {"--summary", "0"}));
+  EXPECT_EQ(run.exit_status, 0) << run.Describe();
+  EXPECT_EQ(run.err.find("SUMMARY:"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("report written to"), std::string::npos) << run.err;
+  EXPECT_TRUE(FileExists(dir.File("r.json")));
+}
+
 // follow_fork (default on): parent and child each write their own report, naming only
 // their own leak.
 TEST(BarePreload, ForkedChildWritesItsOwnReport) {
