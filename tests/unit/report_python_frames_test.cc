@@ -37,7 +37,7 @@ TEST(ReportPythonFrames, APythonFrameWithoutALineIsRejected) {
 TEST(ReportPythonFrames, PrintAsFunctionFileLine) {
   nlohmann::json frame = {{"kind", "python"}, {"function", "load_table"}, {"file", "/home/me/job.py"},
                           {"line", 10}};
-  EXPECT_EQ(FrameLine(4, frame), "    #4 load_table /home/me/job.py:10");
+  EXPECT_EQ(FrameLine(4, frame, ""), "    #4 load_table /home/me/job.py:10");
 }
 
 }  // namespace
