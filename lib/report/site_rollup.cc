@@ -80,7 +80,13 @@ bool ParseRollUp(const std::string& name, RollUp* out) {
 
 std::string SiteName(const ReportIndex& index, int64_t stack, size_t width) {
   std::string name;
+  // A Python user asks which of their lines holds the memory: a stack with Python
+  // frames is named from its innermost Python frame out (numpy's or the interpreter's
+  // C frames inside it are in the stack itself, in the JSON and on the HTML page).
+  bool skip_native = false;
+  for (const json* frame : index.StackFrames(stack)) skip_native = skip_native || IsPythonFrame(*frame);
   for (const json* frame : index.StackFrames(stack)) {
+    if (skip_native && !IsPythonFrame(*frame)) continue;
     std::string label = FrameLabel(index, *frame);
     if (IsEntryFrame(label)) break;  // below main: the same for every site
     if (name.empty()) {

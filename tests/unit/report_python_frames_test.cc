@@ -5,7 +5,9 @@
 
 #include "gtest/gtest.h"
 #include "report/report_io.h"
+#include "report/report_index.h"
 #include "report/report_text.h"
+#include "report/site_rollup.h"
 
 namespace heapwarden::report {
 namespace {
@@ -38,6 +40,22 @@ TEST(ReportPythonFrames, PrintAsFunctionFileLine) {
   nlohmann::json frame = {{"kind", "python"}, {"function", "load_table"}, {"file", "/home/me/job.py"},
                           {"line", 10}};
   EXPECT_EQ(FrameLine(4, frame, ""), "    #4 load_table /home/me/job.py:10");
+}
+
+TEST(ReportPythonFrames, ASiteIsNamedByItsInnermostPythonLine) {
+  // numpy's unnamed C frame allocates; the user's line called it: the site reads as the line.
+  nlohmann::json report = {
+      {"modules", {{{"id", 0}, {"path", "/usr/lib/numpy/_multiarray_umath.so"}}}},
+      {"frames",
+       {{{"id", 0}, {"kind", "native"}, {"module", 0}, {"address", "0x1000"}, {"offset", 4096},
+         {"function", "??"}},
+        {{"id", 1}, {"kind", "python"}, {"function", "load_table"}, {"file", "/home/me/job.py"},
+         {"line", 10}},
+        {{"id", 2}, {"kind", "python"}, {"function", "<module>"}, {"file", "/home/me/job.py"},
+         {"line", 20}}}},
+      {"stacks", {{{"id", 7}, {"frames", {0, 1, 2}}}}}};
+  ReportIndex index(report);
+  EXPECT_EQ(SiteName(index, 7, 200), "load_table (/home/me/job.py:10) < <module> (/home/me/job.py:20)");
 }
 
 }  // namespace
