@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "commands.h"
+#include "common/report_format.h"
 #include "report/human_size.h"
 #include "report/leak_summary.h"
 #include "report/report_diff.h"
@@ -152,7 +153,7 @@ int DiffMain(const std::vector<std::string>& args) {
     PrintError(absl::StrFormat("diff: live memory grew by %d byte(s) (%s), %d tolerated: %s",
                                diff.live_growth(), report::HumanBytes(diff.live_growth()),
                                *fail_on_growth, fails ? "FAIL" : "pass"));
-    if (fails) return report::kDefaultLeakExitCode;
+    if (fails) return kLeakExitCode;
   }
   return kExitOk;
 }

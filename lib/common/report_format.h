@@ -1,22 +1,30 @@
 // report_format.h: the names both sides of heapwarden agree on -- the report's format
 // name and versions, and the exit status of a failed leak gate.
-// Shared by both sides: the record side (inside the tracked process: no allocation, no
-// stdio) writes what the report side (the heapwarden tool) reads. Header-only.
+// Shared by both sides: plain constants, no dependency, so the record side (inside the
+// tracked process: no allocation, no stdio) writes what the report side reads.
 #ifndef HEAPWARDEN_LIB_COMMON_REPORT_FORMAT_H_
 #define HEAPWARDEN_LIB_COMMON_REPORT_FORMAT_H_
 
 namespace heapwarden {
 
-// Every report's "format" member.
-inline constexpr char kReportFormatName[] = "heapwarden-report";
+// The "format" member of every report.
+inline constexpr char kReportFormat[] = "heapwarden-report";
 
-// The version the record side writes: frames inline in each stack, without symbols
-// ("heapwarden": {"symbolized": false}); `heapwarden symbolize` rewrites it.
-inline constexpr int kRawReportVersion = 1;
+// The version the report side writes: "modules", "frames" and "stacks" tables, each
+// distinct frame once (docs/reports.md).
+inline constexpr int kReportVersion = 2;
 
-// The exit status of `run --fail-on-leak`, `check` and fail_on_leak=1 when leaks exceed
-// the limit, unless leak_exitcode says otherwise (the same number as the option's
-// default in lib/record/base/options.inc).
+// The version the record side writes: every frame inline in every stack, raw
+// ({"address", "module", "offset"}, or {"kind": "python", ...}) until symbolized. Readers
+// accept it, raw or symbolized, and turn it into version 2 as they load it.
+inline constexpr int kRecordReportVersion = 1;
+
+// The oldest version readers accept.
+inline constexpr int kOldestReadableReportVersion = 1;
+
+// The exit status of `run --fail-on-leak`, `check`, `diff --fail-on-growth` and
+// fail_on_leak=1 when the gate fails, unless leak_exitcode says otherwise (the same
+// number as the option's default in lib/record/base/options.inc).
 inline constexpr int kLeakExitCode = 23;
 
 }  // namespace heapwarden

@@ -2,6 +2,8 @@
 // Report side.
 #include "report/report_io.h"
 
+#include "common/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -159,33 +161,13 @@ absl::StatusOr<json> LoadReport(const std::string& path, int* file_version) {
 }
 
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view content) {
-  std::string temp = absl::StrCat(path, ".tmp.", getpid());
-  // O_EXCL|O_NOFOLLOW: never write through a link or into a file someone planted at
-  // the temporary name; 0600 because a heap report shows the program's arguments.
-  ScopedFd fd(open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (fd.get() < 0) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(path, ": cannot create ", temp, ": ", std::strerror(errno)));
-  }
-  auto fail = [&](const char* what) {
-    std::string message = absl::StrCat(path, ": ", what, ": ", std::strerror(errno));
-    unlink(temp.c_str());
-    return absl::InternalError(message);
-  };
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = write(fd.get(), content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail("write failed");
-    done += static_cast<size_t>(n);
-  }
-  // No fsync: the rename already guarantees readers see the old or the new file, and
-  // syncing could stall the exit of the program being tracked on a slow disk.
-  if (fd.Close() != 0) return fail("write failed");
-  if (rename(temp.c_str(), path.c_str()) != 0) {
-    return fail("cannot rename the new report into place");
-  }
-  return absl::OkStatus();
+  // The one writer both sides use (common/atomic_file.h): O_EXCL|O_NOFOLLOW, mode 0600
+  // (a heap report shows the program's arguments), then rename. No fsync: the rename
+  // already guarantees readers see the old or the new file.
+  const int err = heapwarden::WriteFileAtomically(path.c_str(), content.data(), content.size());
+  if (err == 0) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      absl::StrCat(path, ": cannot write the file: ", std::strerror(err)));
 }
 
 std::string ReportJson(const json& report, bool pretty) {

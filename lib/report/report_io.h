@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "nlohmann/json.hpp"
-#include "report/report_format.h"
+#include "common/report_format.h"
 #include "report/report_schema.h"
 
 namespace heapwarden::report {

@@ -8,7 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "report/report_format.h"
+#include "common/report_format.h"
 
 namespace heapwarden::report {
 namespace {

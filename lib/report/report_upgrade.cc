@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "report/report_format.h"
+#include "common/report_format.h"
 #include "report/report_schema.h"
 
 namespace heapwarden::report {

@@ -282,8 +282,8 @@ int WriteReportFile(Recorder& r, const char* path, bool complete, const int* exi
   const HeapTotals totals(r);
 
   j.BeginObject();
-  j.String("format", kReportFormatName);
-  j.Uint("version", kRawReportVersion);
+  j.String("format", kReportFormat);
+  j.Uint("version", kRecordReportVersion);
   WriteProcess(j, r, complete, exit_status);
   WriteTotalsJson(j, r, totals);
   WriteStacksJson(j, r);
