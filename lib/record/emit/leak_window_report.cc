@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "record/emit/json_buffer.h"
+#include "record/emit/report_sections.h"
 #include "record/leaks/leak_classifier.h"
 #include "record/base/mmap_arena.h"
 #include "record/track/recorder.h"
@@ -25,7 +26,6 @@ bool SiteLeaks(const LeakClassification& c, uint32_t site) {
 
 int WriteLeakWindowReport(Recorder& r, const LeakClassification& c, const char* path) {
   SiteTable& sites = r.sites();
-  ModuleTable& modules = r.modules();
   TagTable& tags = r.tags();
   uint64_t blocks = 0;
   uint64_t bytes = 0;
@@ -72,20 +72,7 @@ int WriteLeakWindowReport(Recorder& r, const LeakClassification& c, const char* 
   j.BeginArray("stacks");
   for (uint32_t stack_id = 0; stack_id < stack_count; ++stack_id) {
     if ((used[stack_id / 8] & (1 << (stack_id % 8))) == 0) continue;
-    const Stack& st = sites.stack(stack_id);
-    j.BeginObject();
-    j.Uint("id", stack_id);
-    j.BeginArray("frames");
-    for (uint32_t f = 0; f < st.depth; ++f) {
-      const Module& m = modules.at(st.modules[f]);
-      j.BeginObject();
-      j.Hex("address", st.frames[f]);
-      j.String("module", m.path);
-      j.Uint("offset", st.frames[f] - m.load_bias);
-      j.EndObject();
-    }
-    j.EndArray();
-    j.EndObject();
+    WriteStackJson(j, r, stack_id);
   }
   j.EndArray();
   UnmapPages(used, used_bytes);

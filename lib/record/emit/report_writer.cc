@@ -20,7 +20,6 @@
 #include "record/emit/report_sections.h"
 #include "record/leaks/leak_classifier.h"
 #include "record/track/mapped_regions.h"
-#include "record/track/python_frame_table.h"
 #include "record/track/recorder.h"
 
 namespace heapwarden::internal {
@@ -103,17 +102,6 @@ struct LongLived {
   uint32_t oldest_birth_ms;
 };
 
-// A Python frame (python_frame_table.h): named at record time, so no address.
-void WritePythonFrame(JsonBuffer& j, uintptr_t frame) {
-  const PythonFrameInfo* info = PythonFrameAt(PythonFrameId(frame));
-  j.BeginObject();
-  j.String("kind", "python");
-  j.String("function", info != nullptr ? info->function : "??");
-  j.String("file", info != nullptr ? info->file : "??");
-  j.Int("line", info != nullptr ? info->line : 0);
-  j.EndObject();
-}
-
 ServiceFiguresWriter g_service_figures = nullptr;
 
 void WriteTotalsJson(JsonBuffer& j, Recorder& r, const HeapTotals& totals) {
@@ -146,28 +134,10 @@ void WriteTotalsJson(JsonBuffer& j, Recorder& r, const HeapTotals& totals) {
 
 void WriteStacksJson(JsonBuffer& j, Recorder& r) {
   SiteTable& sites = r.sites();
-  ModuleTable& modules = r.modules();
   const uint32_t stack_count = sites.stack_count();
   j.BeginArray("stacks");
   for (uint32_t id = sites.site(0).allocations() ? 0 : 1; id < stack_count; ++id) {
-    const Stack& st = sites.stack(id);
-    j.BeginObject();
-    j.Uint("id", id);
-    j.BeginArray("frames");
-    for (uint32_t f = 0; f < st.depth; ++f) {
-      if (IsPythonFrame(st.frames[f])) {
-        WritePythonFrame(j, st.frames[f]);
-        continue;
-      }
-      const Module& m = modules.at(st.modules[f]);
-      j.BeginObject();
-      j.Hex("address", st.frames[f]);
-      j.String("module", m.path);
-      j.Uint("offset", st.frames[f] - m.load_bias);
-      j.EndObject();
-    }
-    j.EndArray();
-    j.EndObject();
+    WriteStackJson(j, r, id);
   }
   j.EndArray();
 }
