@@ -68,12 +68,7 @@ int CheckMain(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
     std::string value;
-    bool has_value = false;
-    if (size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg.resize(eq);
-      has_value = true;
-    }
+    const bool has_value = SplitInlineValue(&arg, &value);
     if (arg == "-h" || arg == "--help") {
       std::cout << kCheckHelp;
       return kExitOk;

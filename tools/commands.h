@@ -54,6 +54,12 @@ const Command* FindCommand(absl::string_view name);
 // kExitUsage so callers can `return UsageError(...)`.
 int UsageError(absl::string_view command, absl::string_view message);
 
+// SplitInlineValue()
+//
+// "--flag=value": cuts *arg to "--flag", puts "value" in *value and returns true;
+// any other argument is left as it is (false).
+bool SplitInlineValue(std::string* arg, std::string* value);
+
 // PrintError()
 //
 // Prints "heapwarden: MESSAGE" to stderr as one line.

@@ -76,12 +76,7 @@ int DiffMain(const std::vector<std::string>& args) {
       return kExitOk;
     }
     std::string value;
-    bool has_value = false;
-    if (size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg.resize(eq);
-      has_value = true;
-    }
+    const bool has_value = SplitInlineValue(&arg, &value);
     if (arg == "--format" || arg == "--top" || arg == "--fail-on-growth" || arg == "--output" ||
         arg == "-o") {
       if (!has_value) {

@@ -47,6 +47,14 @@ const Command* FindCommand(absl::string_view name) {
   return nullptr;
 }
 
+bool SplitInlineValue(std::string* arg, std::string* value) {
+  const size_t eq = arg->find('=');
+  if (!arg->starts_with("--") || eq == std::string::npos) return false;
+  *value = arg->substr(eq + 1);
+  arg->resize(eq);
+  return true;
+}
+
 void PrintError(absl::string_view message) { std::cerr << "heapwarden: " << message << "\n"; }
 
 int UsageError(absl::string_view command, absl::string_view message) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -248,17 +249,17 @@ int RunMain(const std::vector<std::string>& argv) {
     PrintError(temp_dir.status().message());
     return kExitFailure;
   }
+  // Whichever way the run ends, the child's reports go with it.
+  absl::Cleanup remove_temp_dir = [&] { RemoveTempDir(*temp_dir); };
 
   absl::StatusOr<ChildResult> child =
       SpawnAndWait(args.command, ChildEnvironment(args, *preload, *temp_dir));
   if (!child.ok()) {
-    RemoveTempDir(*temp_dir);
     PrintError(child.status().message());
     return kExitFailure;
   }
   const std::string& command = args.command[0];
   if (child->exec_errno != 0) {
-    RemoveTempDir(*temp_dir);
     // As a shell does: 127 when there is no such command, 126 when it cannot be run.
     if (child->exec_errno == ENOENT) {
       PrintError(absl::StrCat(command, ": command not found"));
@@ -276,7 +277,6 @@ int RunMain(const std::vector<std::string>& argv) {
 
   std::string raw_path = absl::StrCat(*temp_dir, "/", child->pid, ".json");
   if (access(raw_path.c_str(), F_OK) != 0) {
-    RemoveTempDir(*temp_dir);
     PrintError(absl::StrCat(
         "no report from ", command, " (pid ", child->pid,
         "): it ended before the preload wrote one (killed early, or it exec'd a static or "
@@ -286,7 +286,6 @@ int RunMain(const std::vector<std::string>& argv) {
   }
   absl::StatusOr<json> report = report::LoadReport(raw_path);
   if (!report.ok()) {
-    RemoveTempDir(*temp_dir);
     PrintError(report.status().message());
     if (!killed_line.empty()) PrintError(killed_line);
     return exit_code;
@@ -302,7 +301,6 @@ int RunMain(const std::vector<std::string>& argv) {
   PrintError(written.ok() ? absl::StrCat("report written to ", output)
                           : std::string(written.message()));
   FinishDescendants(*temp_dir, child->pid, args, output, symbolizer);
-  RemoveTempDir(*temp_dir);
   if (!killed_line.empty()) {
     // A process killed by a signal wrote no final report: what we have is its last
     // snapshot (periodic, or written when RSS crossed the high-water mark).

@@ -622,6 +622,18 @@ int WalkFromEntry(uintptr_t* frames, int max_frames, uintptr_t pc, uintptr_t sp,
   return count;
 }
 
+// The caller's pc, sp and bp at one instant of its own frame (always inlined, so the
+// three are the caller's): the CFI rule for `pc` tells how to find its CFA from `sp`
+// or `bp`.
+__attribute__((always_inline)) inline void CaptureThisFrame(uintptr_t* pc, uintptr_t* sp,
+                                                            uintptr_t* bp) {
+  asm volatile(
+      "lea 0(%%rip), %0\n\t"
+      "mov %%rsp, %1\n\t"
+      "mov %%rbp, %2"
+      : "=r"(*pc), "=r"(*sp), "=r"(*bp));
+}
+
 }  // namespace
 
 __attribute__((noinline)) int CfiBacktrace(uintptr_t* frames, int max_frames, uintptr_t caller,
@@ -630,13 +642,7 @@ __attribute__((noinline)) int CfiBacktrace(uintptr_t* frames, int max_frames, ui
   const uintptr_t top = StackTop();
   if (top == 0) return -1;
   uintptr_t pc, sp, bp;
-  // The three values describe one instant of this very frame: the rule for `pc`
-  // tells how to find its CFA from `sp` or `bp`.
-  asm volatile(
-      "lea 0(%%rip), %0\n\t"
-      "mov %%rsp, %1\n\t"
-      "mov %%rbp, %2"
-      : "=r"(pc), "=r"(sp), "=r"(bp));
+  CaptureThisFrame(&pc, &sp, &bp);
   // Start at the program's frame when the interposed entry point left its frame: its
   // saved return address must be `caller`, and it must lie on the live stack above us.
   const uintptr_t entry = t_state.entry_frame;
@@ -675,11 +681,7 @@ __attribute__((noinline)) uintptr_t CfiStackAbove(int frames) {
   const uintptr_t top = StackTop();
   if (top == 0) return 0;
   uintptr_t pc, sp, bp;
-  asm volatile(
-      "lea 0(%%rip), %0\n\t"
-      "mov %%rsp, %1\n\t"
-      "mov %%rbp, %2"
-      : "=r"(pc), "=r"(sp), "=r"(bp));
+  CaptureThisFrame(&pc, &sp, &bp);
   // Out of this function, then of the caller and `frames` more.
   for (int step = 0; step <= frames + 1; ++step) {
     uintptr_t bp_slot;
