@@ -159,12 +159,17 @@
     h.append(cards);
   }
 
-  // The function holding most of the peak, by the innermost frame of each peak site.
+  // The function holding most of the peak, by the innermost frame of each peak site --
+  // or, in a Python program, its innermost Python line: the user's code, not numpy's.
+  function holderName(node) {
+    for (let i = node; i > 0; i = np[i]) if (D.kind[nn[i]] === 1) return nodeName(i);
+    return nodeName(node);
+  }
   function topPeakFunction() {
     const byName = new Map();
     const pk = D.peak;
     for (let i = 0; i < pk.node.length; i++) {
-      const n = pk.node[i] > 0 ? nodeName(pk.node[i]) : '(no stack)';
+      const n = pk.node[i] > 0 ? holderName(pk.node[i]) : '(no stack)';
       byName.set(n, (byName.get(n) || 0) + num(pk.live_bytes[i]));
     }
     let best = null, bestV = 0;
