@@ -61,9 +61,10 @@ TEST(MemoryText, PeakBySiteWithShareAndTag) {
   const std::string text = Render(Report());
   EXPECT_THAT(text, HasSubstr("\nPeak: 9.8 KiB (10000 bytes) live at 1.50 s\nPeak by site:\n"
                               "       bytes  share  blocks  site\n"
-                              "     5.9 KiB  60.0%       6  PyArray_NewFromDescr < load (train.... [epoch/load]\n"));
-  // Untagged, the site's frames get the whole width, cut to fit 80 columns.
-  EXPECT_THAT(text, HasSubstr("3  PyArray_NewFromDescr < load (train.py:14) < <mod...\n"));
+                              "     5.9 KiB  60.0%       6  load (train.py:12) < <module> (trai... [epoch/load]\n"));
+  // A site with Python frames is named from its innermost Python line (the C frame
+  // inside it, PyArray_NewFromDescr, is in the stack); untagged, it gets the whole width.
+  EXPECT_THAT(text, HasSubstr("3  load (train.py:14) < <module> (train.py:30)\n"));
   EXPECT_THAT(text, HasSubstr("  1000 B  10.0%       1  libfoo.so.1+0x1a2b < main\n"));
 }
 
