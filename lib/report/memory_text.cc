@@ -53,7 +53,8 @@ const char* RollUpTitle(RollUp by) {
 void RenderTable(const ReportIndex& index, const std::vector<SiteAmount>& amounts, RollUp by,
                  int64_t whole, int top, std::ostream& out) {
   int hidden = 0;
-  std::vector<RollUpRow> rows = RollUpAmounts(index, amounts, by, &hidden);
+  int unnamed = 0;
+  std::vector<RollUpRow> rows = RollUpAmounts(index, amounts, by, &hidden, &unnamed);
   out << absl::StrFormat("  %10s %6s %7s  %s\n", "bytes", "share", "blocks", ColumnName(by));
   size_t shown = std::min(rows.size(), static_cast<size_t>(std::max(top, 0)));
   for (size_t i = 0; i < shown; ++i) {
@@ -84,6 +85,7 @@ void RenderTable(const ReportIndex& index, const std::vector<SiteAmount>& amount
     notes.push_back(absl::StrFormat("%d %s on every stack not shown", hidden,
                                     by == RollUp::kFile ? "file(s)" : "function(s)"));
   }
+  if (unnamed > 0) notes.push_back("unnamed frames hidden");
   if (!notes.empty()) {
     out << "  ... " << Fit(absl::StrJoin(notes, "; "), kTextWidth - 6) << "\n";
   }

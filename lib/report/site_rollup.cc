@@ -79,16 +79,33 @@ bool ParseRollUp(const std::string& name, RollUp* out) {
 }
 
 std::string SiteName(const ReportIndex& index, int64_t stack, size_t width) {
-  std::string name;
+  std::vector<const json*> frames = index.StackFrames(stack);
   // A Python user asks which of their lines holds the memory: a stack with Python
   // frames is named from its innermost Python frame out (numpy's or the interpreter's
   // C frames inside it are in the stack itself, in the JSON and on the HTML page).
   bool skip_native = false;
-  for (const json* frame : index.StackFrames(stack)) skip_native = skip_native || IsPythonFrame(*frame);
-  for (const json* frame : index.StackFrames(stack)) {
+  for (const json* frame : frames) skip_native = skip_native || IsPythonFrame(*frame);
+  // A stripped library (Debian's libsqlite3 has no .symtab) puts frames with no name
+  // first; "libsqlite3.so.0+0xa7504 < ..." would spend the width on offsets and cut the
+  // named callers off. Those leading frames are left out, and each later run of them
+  // is one "module+..." entry; a stack with no named frame keeps its offsets.
+  bool any_named = false;
+  for (const json* frame : frames) any_named = any_named || !FrameFunction(*frame).empty();
+  std::string name;
+  std::string unnamed_run_module;  // the module of the run of unnamed frames being folded
+  for (const json* frame : frames) {
     if (skip_native && !IsPythonFrame(*frame)) continue;
     std::string label = FrameLabel(index, *frame);
     if (IsEntryFrame(label)) break;  // below main: the same for every site
+    if (any_named && FrameFunction(*frame).empty()) {
+      if (name.empty()) continue;
+      std::string module = label.substr(0, label.rfind("+0x"));
+      if (module == unnamed_run_module) continue;
+      unnamed_run_module = module;
+      label = absl::StrCat(module, "+...");
+    } else {
+      unnamed_run_module.clear();
+    }
     if (name.empty()) {
       name = label;
     } else {
@@ -102,8 +119,9 @@ std::string SiteName(const ReportIndex& index, int64_t stack, size_t width) {
 }
 
 std::vector<RollUpRow> RollUpAmounts(const ReportIndex& index, const std::vector<SiteAmount>& amounts,
-                                     RollUp by, int* hidden) {
+                                     RollUp by, int* hidden, int* unnamed) {
   if (hidden != nullptr) *hidden = 0;
+  if (unnamed != nullptr) *unnamed = 0;
   absl::flat_hash_map<std::string, RollUpRow> rows;
   auto add = [&](const std::string& name, const SiteAmount& a, bool own) {
     RollUpRow& row = rows[name];
@@ -130,7 +148,18 @@ std::vector<RollUpRow> RollUpAmounts(const ReportIndex& index, const std::vector
       case RollUp::kFile: {
         absl::flat_hash_set<std::string> seen;
         bool innermost = true;
-        for (const json* frame : index.StackFrames(a.stack)) {
+        std::vector<const json*> frames = index.StackFrames(a.stack);
+        // A frame with no symbol is a place, not a function: where the stack names
+        // functions too, "sqlite3+0xa7a1" rows would top the table only because they
+        // sit under every site of a stripped program.
+        bool any_named = false;
+        for (const json* frame : frames) any_named = any_named || !FrameFunction(*frame).empty();
+        for (const json* frame : frames) {
+          if (by == RollUp::kFunction && any_named && FrameFunction(*frame).empty()) {
+            if (unnamed != nullptr) ++*unnamed;
+            innermost = false;
+            continue;
+          }
           std::string name = by == RollUp::kFunction ? FrameLabel(index, *frame) : FileOf(*frame);
           if (name.empty()) {
             innermost = false;

@@ -54,15 +54,18 @@ struct RollUpRow {
 // program rolls up by line. Functions (files) with nothing of their own that are on the
 // stack of every site of the report, and the process's and threads' entry frames
 // (_start, __libc_start_main, start_thread, clone), say nothing and are left out;
-// *hidden counts them.
+// *hidden counts them. kFunction leaves out frames with no symbol on a stack that has
+// named ones (a stripped library's offsets under every site of it); *unnamed counts
+// those frames.
 std::vector<RollUpRow> RollUpAmounts(const ReportIndex& index, const std::vector<SiteAmount>& amounts,
-                                     RollUp by, int* hidden = nullptr);
+                                     RollUp by, int* hidden = nullptr, int* unnamed = nullptr);
 
 // SiteName()
 //
 // The innermost frames of a stack as "inner < caller < ...", at most `width` characters,
 // down to the process's or thread's entry frames (_start, __libc_start_call_main), which
-// every site shares.
+// every site shares. Where the stack has named frames, the unnamed ones before the first
+// are left out and each later run of them in one module reads "module+...".
 std::string SiteName(const ReportIndex& index, int64_t stack, size_t width);
 
 }  // namespace heapwarden::report

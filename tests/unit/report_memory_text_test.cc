@@ -65,7 +65,8 @@ TEST(MemoryText, PeakBySiteWithShareAndTag) {
   // A site with Python frames is named from its innermost Python line (the C frame
   // inside it, PyArray_NewFromDescr, is in the stack); untagged, it gets the whole width.
   EXPECT_THAT(text, HasSubstr("3  load (train.py:14) < <module> (train.py:30)\n"));
-  EXPECT_THAT(text, HasSubstr("  1000 B  10.0%       1  libfoo.so.1+0x1a2b < main\n"));
+  // An unnamed frame before the first named one says nothing a reader can use.
+  EXPECT_THAT(text, HasSubstr("  1000 B  10.0%       1  main\n"));
 }
 
 // Python frames roll up by line: the two lines of load() are two rows; the native frame
@@ -78,8 +79,43 @@ TEST(MemoryText, PythonFramesRollUpByLine) {
                               "     8.8 KiB  90.0%       9  PyArray_NewFromDescr\n"
                               "     5.9 KiB  60.0%       6  load (train.py:12)\n"
                               "     2.9 KiB  30.0%       3  load (train.py:14)\n"
-                              "      1000 B  10.0%       1  libfoo.so.1+0x1a2b\n"));
-  EXPECT_THAT(text, HasSubstr("  ... 1 function(s) on every stack not shown\n"));
+                              "  ... 1 function(s) on every stack not shown; unnamed frames hidden\n"));
+  EXPECT_THAT(text, Not(HasSubstr("libfoo.so.1+0x1a2b\n")));
+}
+
+// A stripped library (Debian's libsqlite3) and a stripped program: the site is named
+// from its first named frame, each run of unnamed frames in one module is one
+// "module+..."; the function table lists functions only. A stack with no name at all
+// keeps its offsets in both.
+TEST(MemoryText, StrippedFramesFoldIntoTheirModule) {
+  const nlohmann::json report = AsLoaded(nlohmann::json::parse(R"({
+    "format": "heapwarden-report", "version": 1,
+    "process": {"pid": 1, "complete": true},
+    "totals": {"live_bytes": 300, "live_blocks": 2},
+    "stacks": [
+      {"id": 1, "frames": [
+        {"address": "0x1", "module": "/usr/lib/libsq.so", "offset": 1},
+        {"address": "0x2", "module": "/usr/lib/libsq.so", "offset": 2, "function": "sqMalloc"},
+        {"address": "0x3", "module": "/usr/lib/libsq.so", "offset": 3},
+        {"address": "0x4", "module": "/usr/lib/libsq.so", "offset": 4},
+        {"address": "0x5", "module": "/usr/lib/libsq.so", "offset": 5, "function": "sq_step"},
+        {"address": "0x6", "module": "/usr/bin/sqlite3", "offset": 6},
+        {"address": "0x7", "module": "/usr/lib/libc.so.6", "offset": 7, "function": "__libc_start_call_main"}]},
+      {"id": 2, "frames": [
+        {"address": "0x8", "module": "/usr/lib/libstripped.so", "offset": 8},
+        {"address": "0x9", "module": "/usr/bin/stripped", "offset": 9}]}
+    ],
+    "sites": [
+      {"stack": 1, "tag": "", "source": "heap", "live_bytes": 200, "live_blocks": 1},
+      {"stack": 2, "tag": "", "source": "heap", "live_bytes": 100, "live_blocks": 1}
+    ]
+  })"));
+  const std::string text = Render(report);
+  EXPECT_THAT(text, HasSubstr("  sqMalloc < libsq.so+... < sq_step < sqlite3+...\n"));
+  EXPECT_THAT(text, HasSubstr("  libstripped.so+0x8 < stripped+0x9\n"));
+  EXPECT_THAT(text, HasSubstr("       200 B  66.7%       1  sqMalloc\n"));
+  EXPECT_THAT(text, HasSubstr("       100 B  33.3%       1  libstripped.so+0x8\n"));
+  EXPECT_THAT(text, Not(HasSubstr("libsq.so+0x")));
 }
 
 // Live memory is the heap's: the program's own mapping (7777 bytes) is not a row of it.
