@@ -264,12 +264,26 @@ size_t ThreadSuspender::own_count() const {
 
 bool ThreadSuspender::SuspendAll(int timeout_ms) {
   if (g_busy.exchange(1, std::memory_order_acq_rel) != 0) return false;
+  if (!InstallHandler()) {
+    g_busy.store(0, std::memory_order_release);
+    return false;
+  }
+  // Threads created while this runs are found by listing again, until a round finds
+  // none that is new.
+  for (int round = 0; round < kMaxListRounds; ++round) {
+    const size_t added = SignalUnlistedThreads();
+    if (added == 0 && round > 0) break;
+    WaitUntilParked(timeout_ms);
+    if (added == 0) break;
+  }
+  SettleUnanswered();
+  return true;
+}
+
+bool ThreadSuspender::InstallHandler() {
   if (threads_ == nullptr) {
     threads_ = static_cast<SuspendedThread*>(MapPages(sizeof(SuspendedThread) * kMaxThreads, true));
-    if (threads_ == nullptr) {
-      g_busy.store(0, std::memory_order_release);
-      return false;
-    }
+    if (threads_ == nullptr) return false;
     capacity_ = kMaxThreads;
   }
   count_ = 0;
@@ -279,96 +293,100 @@ bool ThreadSuspender::SuspendAll(int timeout_ms) {
   g_state.release.store(0, std::memory_order_release);
   g_state.active.store(1, std::memory_order_release);
 
-  const int sig = SuspendSignal();
   struct sigaction action;
   memset(&action, 0, sizeof(action));
   action.sa_sigaction = SuspendHandler;
   action.sa_flags = SA_SIGINFO | SA_RESTART;
   sigfillset(&action.sa_mask);  // a parked thread runs no other handler
   g_state.have_previous = false;
-  if (sigaction(sig, &action, &g_state.previous) != 0) {
+  if (sigaction(SuspendSignal(), &action, &g_state.previous) != 0) {
     g_state.active.store(0, std::memory_order_release);
-    g_busy.store(0, std::memory_order_release);
     return false;
   }
   g_state.have_previous = g_state.previous.sa_sigaction != SuspendHandler ||
                           !(g_state.previous.sa_flags & SA_SIGINFO);
   installed_ = true;
+  return true;
+}
 
+size_t ThreadSuspender::SignalUnlistedThreads() {
+  const int sig = SuspendSignal();
   const pid_t self = GetTid();
-  for (int round = 0; round < kMaxListRounds; ++round) {
-    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) break;
-    size_t added = 0;
-    alignas(8) char buf[4096];
-    for (;;) {
-      long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
-      if (n <= 0) break;
-      for (long off = 0; off < n;) {
-        auto* entry = reinterpret_cast<LinuxDirent64*>(buf + off);
-        off += entry->reclen;
-        pid_t tid = 0;
-        const char* p = entry->name;
-        if (*p < '0' || *p > '9') continue;
-        for (; *p >= '0' && *p <= '9'; ++p) tid = tid * 10 + (*p - '0');
-        if (tid == self) continue;
-        bool known = false;
-        for (size_t i = 0; i < count_ && !known; ++i) known = threads_[i].tid == tid;
-        if (known || count_ >= capacity_) continue;
-        SuspendedThread& t = threads_[count_];
-        t.tid = tid;
-        t.sp = 0;
-        t.tp = 0;
-        t.blocked_sp = 0;
-        t.own = IsOwnThread(g_state.pid, tid);
-        t.signalled = false;
-        t.stopped.store(0, std::memory_order_relaxed);
-        if (t.own) {
-          // heapwarden's own thread is left running: it never records and takes the
-          // record-side locks (which the caller holds) only to read. It may be on its
-          // way out at exit with every signal blocked; waiting for it would be wasted.
-          ++count_;
-          g_state.count.store(count_, std::memory_order_release);
-          continue;
-        }
-        // A thread that blocks the signal will not answer: wait for it only briefly.
-        // Read before the signal is sent: once in the handler, every signal is blocked.
-        const bool blocks = BlocksSignal(tid, sig);
-        // Publish the slot before the signal, so the handler finds it.
-        g_state.count.store(count_ + 1, std::memory_order_release);
-        if (syscall(SYS_tgkill, g_state.pid, tid, sig) != 0) {
-          g_state.count.store(count_, std::memory_order_release);  // gone meanwhile
-          continue;
-        }
-        t.signalled = true;
-        int not_yet = 0;  // unless the handler has already parked it
-        if (blocks) t.stopped.compare_exchange_strong(not_yet, -1, std::memory_order_acq_rel);
+  int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  size_t added = 0;
+  alignas(8) char buf[4096];
+  for (;;) {
+    long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    for (long off = 0; off < n;) {
+      auto* entry = reinterpret_cast<LinuxDirent64*>(buf + off);
+      off += entry->reclen;
+      pid_t tid = 0;
+      const char* p = entry->name;
+      if (*p < '0' || *p > '9') continue;
+      for (; *p >= '0' && *p <= '9'; ++p) tid = tid * 10 + (*p - '0');
+      if (tid == self) continue;
+      bool known = false;
+      for (size_t i = 0; i < count_ && !known; ++i) known = threads_[i].tid == tid;
+      if (known || count_ >= capacity_) continue;
+      SuspendedThread& t = threads_[count_];
+      t.tid = tid;
+      t.sp = 0;
+      t.tp = 0;
+      t.blocked_sp = 0;
+      t.own = IsOwnThread(g_state.pid, tid);
+      t.signalled = false;
+      t.stopped.store(0, std::memory_order_relaxed);
+      if (t.own) {
+        // heapwarden's own thread is left running: it never records and takes the
+        // record-side locks (which the caller holds) only to read. It may be on its
+        // way out at exit with every signal blocked; waiting for it would be wasted.
         ++count_;
-        ++added;
+        g_state.count.store(count_, std::memory_order_release);
+        continue;
       }
-    }
-    close(fd);
-    if (added == 0 && round > 0) break;
-    // Wait for every signalled thread to park (or the deadline). One that blocks the
-    // signal (-1) gets a short grace only: a thread just created with every signal
-    // blocked (heapwarden's own, or a pool's) may be about to unblock it.
-    const uint64_t start = NowNs();
-    const uint64_t deadline = start + static_cast<uint64_t>(timeout_ms) * 1000000ull;
-    const uint64_t blocked_deadline = start + 20000000ull;  // 20 ms
-    for (;;) {
-      size_t waiting = 0;
-      const uint64_t now = NowNs();
-      for (size_t i = 0; i < count_; ++i) {
-        if (threads_[i].own) continue;
-        int state = threads_[i].stopped.load(std::memory_order_acquire);
-        waiting += state == 0 || (state == -1 && now < blocked_deadline);
+      // A thread that blocks the signal will not answer: wait for it only briefly.
+      // Read before the signal is sent: once in the handler, every signal is blocked.
+      const bool blocks = BlocksSignal(tid, sig);
+      // Publish the slot before the signal, so the handler finds it.
+      g_state.count.store(count_ + 1, std::memory_order_release);
+      if (syscall(SYS_tgkill, g_state.pid, tid, sig) != 0) {
+        g_state.count.store(count_, std::memory_order_release);  // gone meanwhile
+        continue;
       }
-      if (waiting == 0 || now > deadline) break;
-      struct timespec pause = {0, 50000};
-      nanosleep(&pause, nullptr);
+      t.signalled = true;
+      int not_yet = 0;  // unless the handler has already parked it
+      if (blocks) t.stopped.compare_exchange_strong(not_yet, -1, std::memory_order_acq_rel);
+      ++count_;
+      ++added;
     }
-    if (added == 0) break;
   }
+  close(fd);
+  return added;
+}
+
+void ThreadSuspender::WaitUntilParked(int timeout_ms) const {
+  // One that blocks the signal (-1) gets a short grace only: a thread just created with
+  // every signal blocked (heapwarden's own, or a pool's) may be about to unblock it.
+  const uint64_t start = NowNs();
+  const uint64_t deadline = start + static_cast<uint64_t>(timeout_ms) * 1000000ull;
+  const uint64_t blocked_deadline = start + 20000000ull;  // 20 ms
+  for (;;) {
+    size_t waiting = 0;
+    const uint64_t now = NowNs();
+    for (size_t i = 0; i < count_; ++i) {
+      if (threads_[i].own) continue;
+      int state = threads_[i].stopped.load(std::memory_order_acquire);
+      waiting += state == 0 || (state == -1 && now < blocked_deadline);
+    }
+    if (waiting == 0 || now > deadline) return;
+    struct timespec pause = {0, 50000};
+    nanosleep(&pause, nullptr);
+  }
+}
+
+void ThreadSuspender::SettleUnanswered() {
   for (size_t i = 0; i < count_; ++i) {
     SuspendedThread& t = threads_[i];
     if (t.own) continue;
@@ -381,7 +399,6 @@ bool ThreadSuspender::SuspendAll(int timeout_ms) {
       if (HasOwnName(t.tid)) t.own = true;  // heapwarden's, not yet running
     }
   }
-  return true;
 }
 
 void ThreadSuspender::ResumeAll() {

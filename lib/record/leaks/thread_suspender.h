@@ -85,6 +85,14 @@ class ThreadSuspender {
   size_t own_count() const;
 
  private:
+  // The steps of SuspendAll: the slots and the handler; one listing of
+  // /proc/self/task that signals each thread not yet listed (returns how many);
+  // waiting for the signalled ones to park; and marking those that did not answer.
+  bool InstallHandler();
+  size_t SignalUnlistedThreads();
+  void WaitUntilParked(int timeout_ms) const;
+  void SettleUnanswered();
+
   SuspendedThread* threads_ = nullptr;
   size_t capacity_ = 0;
   size_t count_ = 0;
