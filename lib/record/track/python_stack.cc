@@ -150,6 +150,53 @@ uint64_t Mix(uint64_t h, uint64_t v) {
   return h ^ (h >> 31);
 }
 
+// 3.13+: _PyRuntime starts with _Py_DebugOffsets (Include/internal/pycore_runtime.h):
+// the cookie "xdebugpy", then uint64 fields. The indices below count those fields
+// after the cookie, in the order of that header at v3.13.0. Returns the name of the
+// first field that is not what the table says, or nullptr when all agree.
+const char* DebugOffsetsDisagree(const PythonLayout& l, const void* runtime, uint32_t major_minor) {
+  constexpr int kFields = 70;
+  char cookie[8];
+  uint64_t v[kFields];
+  const auto base = reinterpret_cast<uintptr_t>(runtime);
+  if (!SafeCopy(cookie, base, sizeof(cookie)) || memcmp(cookie, "xdebugpy", 8) != 0) return "cookie";
+  if (!SafeCopy(v, base + sizeof(cookie), sizeof(v))) return "unreadable";
+  struct Expect {
+    int index;
+    uint64_t value;
+    const char* name;
+  };
+  const Expect expects[] = {
+      {0, major_minor, "version"},  // PY_VERSION_HEX: compared on major.minor below
+      {1, 0, "free_threaded"},
+      {21, l.tstate_interp, "thread_state.interp"},
+      {22, l.tstate_current_frame, "thread_state.current_frame"},
+      {25, l.tstate_datastack_chunk, "thread_state.datastack_chunk"},
+      {28, l.frame_previous, "interpreter_frame.previous"},
+      {29, l.frame_code, "interpreter_frame.executable"},
+      {30, l.frame_instr, "interpreter_frame.instr_ptr"},
+      {31, l.frame_bytes, "interpreter_frame.localsplus"},
+      {32, l.frame_owner, "interpreter_frame.owner"},
+      {34, l.code_filename, "code_object.filename"},
+      {35, l.code_name, "code_object.name"},
+      {36, l.code_qualname, "code_object.qualname"},
+      {37, l.code_linetable, "code_object.linetable"},
+      {38, l.code_firstlineno, "code_object.firstlineno"},
+      {42, l.code_bytecode, "code_object.co_code_adaptive"},
+      {44, l.object_type, "pyobject.ob_type"},
+      {64, l.var_size, "bytes_object.ob_size"},
+      {65, l.bytes_data, "bytes_object.ob_sval"},
+      {67, l.unicode_state, "unicode_object.state"},
+      {68, l.unicode_length, "unicode_object.length"},
+      {69, l.unicode_ascii_data, "unicode_object.asciiobject_size"},
+  };
+  for (const Expect& e : expects) {
+    const uint64_t got = e.index == 0 ? (v[0] >> 16) & 0xffff : v[e.index];
+    if (got != e.value) return e.name;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 void InitPythonStacks(bool enabled) {
@@ -158,7 +205,7 @@ void InitPythonStacks(bool enabled) {
   if (runtime == nullptr) return;  // no CPython (yet): stacks stay native
   const auto* version = static_cast<const unsigned long*>(dlsym(RTLD_DEFAULT, "Py_Version"));
   if (version == nullptr) {
-    Warn("this CPython is older than 3.11; heapwarden knows the frames of 3.11 only: Python stacks stay native");
+    Warn("this CPython is older than 3.11; heapwarden knows the frames of 3.11 to 3.13: Python stacks stay native");
     return;
   }
   const uint32_t major_minor = static_cast<uint32_t>(*version >> 16) & 0xffff;
@@ -166,7 +213,7 @@ void InitPythonStacks(bool enabled) {
     if (layout.version == major_minor) g_layout = &layout;
   }
   if (g_layout == nullptr) {
-    Warn("CPython %u.%u: heapwarden knows the frames of 3.11 only; Python stacks stay native",
+    Warn("CPython %u.%u: heapwarden knows the frames of 3.11 to 3.13; Python stacks stay native",
          major_minor >> 8, major_minor & 0xff);
     return;
   }
@@ -187,6 +234,15 @@ void InitPythonStacks(bool enabled) {
     Warn("process_vm_readv is not allowed here; Python stacks stay native");
     g_layout = nullptr;
     return;
+  }
+  if (g_layout->has_debug_offsets) {
+    const char* field = DebugOffsetsDisagree(*g_layout, runtime, major_minor);
+    if (field != nullptr) {
+      Warn("CPython %u.%u: its _Py_DebugOffsets (%s) differ from heapwarden's table; Python stacks stay native",
+           major_minor >> 8, major_minor & 0xff, field);
+      g_layout = nullptr;
+      return;
+    }
   }
   if (!InitPythonFrameTable(g_layout, g_types)) {
     Warn("cannot reserve the Python frame table; Python stacks stay native");
@@ -225,9 +281,11 @@ bool ReadPythonChain(PythonChain* chain) {
     }
     t_checked_tstate = tstate;
   }
-  const uintptr_t cframe = Load<uintptr_t>(tstate + l.tstate_cframe);
-  if (!Aligned(cframe)) return false;
-  uintptr_t frame = Load<uintptr_t>(cframe + l.cframe_current_frame);
+  uintptr_t frame = Load<uintptr_t>(tstate + l.tstate_current_frame);
+  if (l.cframe_current_frame != kNoCFrame) {  // 3.11, 3.12: through tstate->cframe
+    if (!Aligned(frame)) return false;
+    frame = Load<uintptr_t>(frame + l.cframe_current_frame);
+  }
   if (frame == 0) return false;
   Chunks chunks;
   if (!ReadChunks(tstate, &chunks)) return false;
@@ -246,10 +304,22 @@ bool ReadPythonChain(PythonChain* chain) {
       g_unreadable.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
-    const uintptr_t code = Field<uintptr_t>(f, l.frame_code);
-    const uintptr_t prev_instr = Field<uintptr_t>(f, l.frame_prev_instr);
-    const uint8_t entry = Field<uint8_t>(f, l.frame_is_entry);
     const uint8_t owner = Field<uint8_t>(f, l.frame_owner);
+    if (owner == l.owner_cstack) {
+      // 3.12+: the shim frame one evaluator call pushes below its first frame. It
+      // closes a group, like 3.11's is_entry, and is itself never shown (its code is
+      // the interpreter's trampoline, or None).
+      chain->code[count] = 0;
+      chain->instr[count] = -1;
+      chain->entry[count] = true;
+      signature = Mix(signature, 0x5111);
+      ++count;
+      frame = Field<uintptr_t>(f, l.frame_previous);
+      continue;
+    }
+    const uintptr_t code = Field<uintptr_t>(f, l.frame_code);
+    const uintptr_t prev_instr = Field<uintptr_t>(f, l.frame_instr);
+    const uint8_t entry = l.frame_is_entry == kNoEntryFlag ? 0 : Field<uint8_t>(f, l.frame_is_entry);
     if (entry > 1 || !CheckCode(code)) {
       g_unreadable.fetch_add(1, std::memory_order_relaxed);
       return false;
