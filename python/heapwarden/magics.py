@@ -38,10 +38,11 @@ def _default_snapshot_path():
 
 
 def _stats_line(s):
-    return "live %s in %d blocks, peak %s; RSS %s, retained %s" % (
+    return "live heap %s in %d blocks (peak %s), mapped %s; RSS %s, retained %s" % (
         human_size(s["live_bytes"]),
         s["live_blocks"],
         human_size(s["peak_live_bytes"]),
+        human_size(s["mapped_bytes"]),
         human_size(s["rss_bytes"]),
         human_size(s["retained_bytes"]),
     )

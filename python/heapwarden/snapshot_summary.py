@@ -7,7 +7,8 @@ process of its own, so that parsing the report does not grow the kernel it measu
 CELLS_JSON maps a notebook cell's file name (ipykernel compiles each cell under a file
 of its own) to its execution count. A site is named by the innermost frame on its stack
 that is in a cell ("make_table (Cell In[3], line 2)", as IPython's tracebacks name
-cells), else by its innermost Python frame, else by its first named native frame.
+cells), else by its innermost Python frame, else by its first named native frame;
+memory mapped outside malloc (pymalloc's arenas) is marked "[mapped]".
 Reads report versions 1 (frames inline) and 2 (a frame table).
 """
 
@@ -62,11 +63,13 @@ def summarize(path, cells, top=5):
         if live <= 0:
             continue
         name = _site_name(_frames_of(report, stacks.get(site.get("stack"), {})), cells)
+        if site.get("source") == "mapped":
+            name += " [mapped]"
         entry = by_name.setdefault(name, [0, 0])
         entry[0] += live
         entry[1] += site.get("live_blocks", 0)
     ranked = sorted(by_name.items(), key=lambda item: -item[1][0])
-    lines = ["live memory by line (%d lines):" % len(ranked)]
+    lines = ["live memory by line (%d lines; [mapped]: regions mapped outside malloc, such as pymalloc's arenas):" % len(ranked)]
     for name, (live, blocks) in ranked[:top]:
         lines.append("  %10s  %6d blocks  %s" % (human_size(live), blocks, name))
     return lines
