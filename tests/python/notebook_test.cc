@@ -76,6 +76,8 @@ TEST(Notebook, KernelspecRunsTheKernelUnderHeapwarden) {
       "%heapwarden trim",
       "%heapwarden",
       "%heapwarden frobnicate",
+      "# INTERRUPT\nimport time\ntime.sleep(60)",
+      "print(table.nbytes)",
   };
   const std::string cells_path = dir.File("cells.json");
   WriteFile(cells_path, cells.dump());
@@ -135,6 +137,10 @@ TEST(Notebook, KernelspecRunsTheKernelUnderHeapwarden) {
   EXPECT_EQ(out[4].get<std::string>().rfind("heapwarden: trim: RSS ", 0), 0u) << out[4];
   EXPECT_EQ(out[5].get<std::string>().rfind("heapwarden: live heap ", 0), 0u) << out[5];
   EXPECT_EQ(Trim(out[6]), "usage: %heapwarden [stats | snapshot [PATH] | trim]");
+  // Jupyter's interrupt reaches the kernel through `heapwarden run`, and the kernel
+  // goes on with its state.
+  EXPECT_EQ(out[7], "ERROR KeyboardInterrupt: \n");
+  EXPECT_EQ(out[8], "33554432\n");
 
   // Shut down normally (given time): the exit report is in the reports directory too.
   nlohmann::json exit_report = Load(reports + "/kernel." + std::to_string(kernel_pid) + ".json");

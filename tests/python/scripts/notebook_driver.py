@@ -6,6 +6,7 @@
 #   python3 notebook_driver.py KERNELS_DIR KERNEL_NAME SHUTDOWN_WAIT_S < CELLS_JSON
 import json
 import sys
+import threading
 import time
 
 from jupyter_client.kernelspec import KernelSpecManager
@@ -14,8 +15,12 @@ from jupyter_client.manager import KernelManager
 MESSAGE_TIMEOUT_S = 90
 
 
-def run_cell(client, code):
+def run_cell(manager, client, code):
     msg_id = client.execute(code)
+    if code.startswith("# INTERRUPT"):
+        # As Jupyter's interrupt button does (interrupt_mode "signal": SIGINT to the
+        # kernel's process group).
+        threading.Timer(2.0, manager.interrupt_kernel).start()
     out = []
     deadline = time.monotonic() + MESSAGE_TIMEOUT_S
     while True:
@@ -45,7 +50,7 @@ def main():
         client.start_channels()
         client.wait_for_ready(timeout=MESSAGE_TIMEOUT_S)
         for code in cells:
-            result["outputs"].append(run_cell(client, code))
+            result["outputs"].append(run_cell(manager, client, code))
     finally:
         client.stop_channels()
         start = time.monotonic()
