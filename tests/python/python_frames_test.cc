@@ -101,5 +101,36 @@ TEST(PythonFrames, EmbeddedTwiceAndACThread) {
 }
 #endif
 
+#ifdef HW_EMBED_DLOPEN
+// libpython opened by dlopen after start-up, by a program not linked to it: the first
+// stack that runs its code makes heapwarden ask it for _PyRuntime, and Python frames
+// appear from then on. RTLD_LOCAL too (the library's own link map is asked, not the
+// global scope). The block made before the dlopen keeps native frames.
+class LoadedLate : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(LoadedLate, FramesAppearOnceLibpythonIsLoaded) {
+  TempDir dir;
+  const std::string report_path = dir.File("late.json");
+  auto result = RunCommand(
+      UnderPreload({.argv = {HW_EMBED_DLOPEN, GetParam(), HW_LIBPYTHON}}, "symbolize=0:output=" + report_path));
+  ASSERT_EQ(result.exit_status, 0) << result.Describe();
+  EXPECT_NE(result.out.find(std::string("loaded late ") + GetParam()), std::string::npos) << result.out;
+  EXPECT_EQ(result.err.find("heapwarden: "), std::string::npos) << "no warning: " << result.err;
+  nlohmann::json report = Load(report_path);
+  auto frames = FramesOfBytearray(report, 1000011);
+  ASSERT_EQ(frames.size(), 2u) << Describe(frames);
+  EXPECT_EQ(frames[0].function, "loaded_late");
+  EXPECT_EQ(frames[0].file, "<string>");
+  EXPECT_EQ(frames[0].line, 3);
+  EXPECT_EQ(frames[1].function, "<module>");
+  EXPECT_EQ(frames[1].line, 4);
+  auto before = SitesOfOneBlock(report, 2000011, 2000011);
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_TRUE(PythonFramesOf(FindStack(report, (*before[0])["stack"].get<int64_t>())).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Dlopen, LoadedLate, ::testing::Values("global", "local"));
+#endif
+
 }  // namespace
 }  // namespace heapwarden::testutil

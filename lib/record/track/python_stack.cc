@@ -27,7 +27,23 @@ uintptr_t g_eval_end = 0;
 // between Python frames are the interpreter's calling glue.
 uintptr_t g_interpreter_start = 0;
 uintptr_t g_interpreter_end = 0;
-bool g_active = false;
+// Set once everything above is written (release): readers on other threads that see
+// true (acquire) see the layout and the symbols.
+std::atomic<bool> g_active{false};
+bool g_enabled = false;                   // python_frames=on at init
+std::atomic<bool> g_runtime_seen{false};  // a _PyRuntime was found: never look again
+std::atomic<bool> g_late_busy{false};
+
+// Modules first seen after start-up (ModuleTable::Resolve): one of them may be a
+// libpython loaded with dlopen. A code address inside each, looked at by the next
+// allocation (LookForLateInterpreter). A full ring overwrites: a module missed there
+// only means no Python frames, never wrong ones.
+constexpr uint32_t kPendingSlots = 64;
+std::atomic<uintptr_t> g_pending[kPendingSlots];
+std::atomic<uint32_t> g_pending_next{0};
+
+constexpr uint32_t kMaybeActive = 1;
+constexpr uint32_t kMaybePending = 2;
 
 std::atomic<uint64_t> g_mismatched{0};
 std::atomic<uint64_t> g_unreadable{0};
@@ -197,16 +213,17 @@ const char* DebugOffsetsDisagree(const PythonLayout& l, const void* runtime, uin
   return nullptr;
 }
 
-}  // namespace
-
-void InitPythonStacks(bool enabled) {
-  if (!enabled) return;
-  void* runtime = dlsym(RTLD_DEFAULT, "_PyRuntime");
-  if (runtime == nullptr) return;  // no CPython (yet): stacks stay native
-  const auto* version = static_cast<const unsigned long*>(dlsym(RTLD_DEFAULT, "Py_Version"));
+// Looks for a CPython through `handle` (RTLD_DEFAULT at start-up, a module's link map
+// later) and, when it is one this file knows, makes Python frames active. False when
+// `handle` has no _PyRuntime.
+bool TryInterpreter(void* handle) {
+  void* runtime = dlsym(handle, "_PyRuntime");
+  if (runtime == nullptr) return false;  // no CPython (yet): stacks stay native
+  g_runtime_seen.store(true, std::memory_order_relaxed);
+  const auto* version = static_cast<const unsigned long*>(dlsym(handle, "Py_Version"));
   if (version == nullptr) {
     Warn("this CPython is older than 3.11; heapwarden knows the frames of 3.11 to 3.13: Python stacks stay native");
-    return;
+    return true;
   }
   const uint32_t major_minor = static_cast<uint32_t>(*version >> 16) & 0xffff;
   for (const PythonLayout& layout : kPythonLayouts) {
@@ -215,12 +232,12 @@ void InitPythonStacks(bool enabled) {
   if (g_layout == nullptr) {
     Warn("CPython %u.%u: heapwarden knows the frames of 3.11 to 3.13; Python stacks stay native",
          major_minor >> 8, major_minor & 0xff);
-    return;
+    return true;
   }
-  void* eval = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
-  g_types.code = reinterpret_cast<uintptr_t>(dlsym(RTLD_DEFAULT, "PyCode_Type"));
-  g_types.unicode = reinterpret_cast<uintptr_t>(dlsym(RTLD_DEFAULT, "PyUnicode_Type"));
-  g_types.bytes = reinterpret_cast<uintptr_t>(dlsym(RTLD_DEFAULT, "PyBytes_Type"));
+  void* eval = dlsym(handle, "_PyEval_EvalFrameDefault");
+  g_types.code = reinterpret_cast<uintptr_t>(dlsym(handle, "PyCode_Type"));
+  g_types.unicode = reinterpret_cast<uintptr_t>(dlsym(handle, "PyUnicode_Type"));
+  g_types.bytes = reinterpret_cast<uintptr_t>(dlsym(handle, "PyBytes_Type"));
   Dl_info info;
   ElfW(Sym)* symbol = nullptr;
   if (eval == nullptr || g_types.code == 0 || g_types.unicode == 0 || g_types.bytes == 0 ||
@@ -228,12 +245,12 @@ void InitPythonStacks(bool enabled) {
       symbol == nullptr || symbol->st_size == 0) {
     Warn("CPython found, but not the symbols heapwarden reads it with; Python stacks stay native");
     g_layout = nullptr;
-    return;
+    return true;
   }
   if (!InitSafeCopy()) {
     Warn("process_vm_readv is not allowed here; Python stacks stay native");
     g_layout = nullptr;
-    return;
+    return true;
   }
   if (g_layout->has_debug_offsets) {
     const char* field = DebugOffsetsDisagree(*g_layout, runtime, major_minor);
@@ -241,13 +258,13 @@ void InitPythonStacks(bool enabled) {
       Warn("CPython %u.%u: its _Py_DebugOffsets (%s) differ from heapwarden's table; Python stacks stay native",
            major_minor >> 8, major_minor & 0xff, field);
       g_layout = nullptr;
-      return;
+      return true;
     }
   }
   if (!InitPythonFrameTable(g_layout, g_types)) {
     Warn("cannot reserve the Python frame table; Python stacks stay native");
     g_layout = nullptr;
-    return;
+    return true;
   }
   g_runtime = static_cast<const unsigned char*>(runtime);
   g_eval_start = reinterpret_cast<uintptr_t>(eval);
@@ -257,13 +274,58 @@ void InitPythonStacks(bool enabled) {
     g_interpreter_start = reinterpret_cast<uintptr_t>(module.dlfo_map_start);
     g_interpreter_end = reinterpret_cast<uintptr_t>(module.dlfo_map_end);
   }
-  g_active = true;
+  g_active.store(true, std::memory_order_release);
+  g_python_maybe.fetch_or(kMaybeActive, std::memory_order_relaxed);
+  return true;
 }
 
-bool PythonStacksActive() { return g_active; }
+// A module that appeared after start-up is running code (its address was on a stack),
+// so it is loaded and relocated: a libpython among them is asked for _PyRuntime
+// (through its link map, which dlsym takes as a handle, so a library opened RTLD_LOCAL
+// is found too). Called on the
+// allocation path with the recursion guard held and no heapwarden lock: dlsym takes
+// the loader's lock and may allocate. One thread at a time; the others go on without.
+void LookForLateInterpreter() {
+  if (g_late_busy.exchange(true, std::memory_order_acquire)) return;
+  g_python_maybe.fetch_and(~kMaybePending, std::memory_order_relaxed);
+  for (uint32_t i = 0; i < kPendingSlots && !g_runtime_seen.load(std::memory_order_relaxed); ++i) {
+    const uintptr_t pc = g_pending[i].exchange(0, std::memory_order_acquire);
+    if (pc == 0) continue;
+    dl_find_object found;
+    if (_dl_find_object(reinterpret_cast<void*>(pc), &found) != 0 || found.dlfo_link_map == nullptr) continue;
+    // Only libpython is asked: a dlsym that fails leaves its message for the program's
+    // next dlerror(), which would then report heapwarden's lookup instead of its own.
+    const char* name = found.dlfo_link_map->l_name;
+    if (name == nullptr || strstr(name, "libpython") == nullptr) continue;
+    TryInterpreter(found.dlfo_link_map);
+  }
+  g_late_busy.store(false, std::memory_order_release);
+}
 
-bool ReadPythonChain(PythonChain* chain) {
-  if (!g_active) return false;
+bool HasPending() { return (g_python_maybe.load(std::memory_order_relaxed) & kMaybePending) != 0; }
+
+}  // namespace
+
+std::atomic<uint32_t> g_python_maybe{0};
+
+void InitPythonStacks(bool enabled) {
+  g_enabled = enabled;
+  if (enabled) TryInterpreter(RTLD_DEFAULT);
+}
+
+void NotePythonCandidateModule(uintptr_t pc) {
+  if (!g_enabled || g_runtime_seen.load(std::memory_order_relaxed)) return;
+  const uint32_t slot = g_pending_next.fetch_add(1, std::memory_order_relaxed) % kPendingSlots;
+  g_pending[slot].store(pc, std::memory_order_release);
+  g_python_maybe.fetch_or(kMaybePending, std::memory_order_release);
+}
+
+bool PythonStacksActive() { return g_active.load(std::memory_order_acquire); }
+
+namespace {
+
+bool ReadChain(PythonChain* chain) {
+  if (!g_active.load(std::memory_order_acquire)) return false;
   const PythonLayout& l = *g_layout;
   // Before Py_Initialize and after Py_Finalize the key is not set up, and no thread
   // has frames.
@@ -351,6 +413,16 @@ bool ReadPythonChain(PythonChain* chain) {
   return count > 0;
 }
 
+}  // namespace
+
+bool ReadPythonChain(PythonChain* chain) {
+  if (!g_active.load(std::memory_order_acquire)) {
+    if (!HasPending()) return false;
+    LookForLateInterpreter();
+  }
+  return ReadChain(chain);
+}
+
 int MergePythonFrames(uintptr_t* frames, int depth, bool native_complete, const PythonChain& chain,
                       int max_depth) {
   uintptr_t out[kMaxFrames];
@@ -410,7 +482,9 @@ int MergePythonFrames(uintptr_t* frames, int depth, bool native_complete, const 
 
 int CaptureStackWithPython(uintptr_t* frames, int max_depth, uintptr_t caller) {
   PythonChain chain;
-  if (max_depth <= 1 || !ReadPythonChain(&chain)) return CaptureStack(frames, max_depth, caller);
+  // No look for a late interpreter here: the caller may hold a lock (the loader's lock,
+  // which that look takes, must never be waited for under one of heapwarden's).
+  if (max_depth <= 1 || !ReadChain(&chain)) return CaptureStack(frames, max_depth, caller);
   int depth = CaptureStack(frames, kMaxFrames, caller);
   depth = MergePythonFrames(frames, depth, depth < kMaxFrames, chain, max_depth);
   return depth < max_depth ? depth : max_depth;
@@ -422,7 +496,7 @@ PythonStackStats ReadPythonStackStats() {
 }
 
 void PythonStacksAfterForkChild() {
-  if (g_active && !InitSafeCopy()) g_active = false;
+  if (g_active.load(std::memory_order_relaxed) && !InitSafeCopy()) g_active.store(false, std::memory_order_relaxed);
   ResetPythonFrameTableAfterFork();
 }
 

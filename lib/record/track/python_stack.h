@@ -23,6 +23,7 @@
 #ifndef HEAPWARDEN_LIB_RECORD_TRACK_PYTHON_STACK_H_
 #define HEAPWARDEN_LIB_RECORD_TRACK_PYTHON_STACK_H_
 
+#include <atomic>
 #include <cstdint>
 
 namespace heapwarden::internal {
@@ -47,8 +48,20 @@ void InitPythonStacks(bool enabled);
 // True once a known CPython was found (frames may then appear).
 bool PythonStacksActive();
 
+// A libpython loaded with dlopen after start-up: ModuleTable::Resolve calls this with a
+// code address of each module it meets for the first time (lock-free, no allocation);
+// the next ReadPythonChain asks that module for _PyRuntime.
+void NotePythonCandidateModule(uintptr_t pc);
+
+// Bit 0: a known CPython is active; bit 1: modules wait to be asked. The recorder reads
+// it before calling ReadPythonChain, so a program with no Python pays one load.
+extern std::atomic<uint32_t> g_python_maybe;
+inline bool PythonStacksMaybe() { return g_python_maybe.load(std::memory_order_relaxed) != 0; }
+
 // Reads the calling thread's Python frames. False when the thread has none (no thread
-// state, or not running Python code) or they cannot be read.
+// state, or not running Python code) or they cannot be read. Not active yet and a new
+// module waits to be asked (NotePythonCandidateModule): asks it first (dlsym: the
+// caller must hold the recursion guard and none of heapwarden's locks).
 bool ReadPythonChain(PythonChain* chain);
 
 // Replaces the native _PyEval_EvalFrameDefault frames of frames[0..depth) with the
