@@ -282,9 +282,9 @@ bool TryInterpreter(void* handle) {
 // A module that appeared after start-up is running code (its address was on a stack),
 // so it is loaded and relocated: a libpython among them is asked for _PyRuntime
 // (through its link map, which dlsym takes as a handle, so a library opened RTLD_LOCAL
-// is found too). Called on the
-// allocation path with the recursion guard held and no heapwarden lock: dlsym takes
-// the loader's lock and may allocate. One thread at a time; the others go on without.
+// is found too). Called on the allocation path with the recursion guard held and no
+// heapwarden lock: dlsym takes the loader's lock and may allocate. One thread at a
+// time; the others go on without.
 void LookForLateInterpreter() {
   if (g_late_busy.exchange(true, std::memory_order_acquire)) return;
   g_python_maybe.fetch_and(~kMaybePending, std::memory_order_relaxed);
@@ -497,6 +497,7 @@ PythonStackStats ReadPythonStackStats() {
 
 void PythonStacksAfterForkChild() {
   if (g_active.load(std::memory_order_relaxed) && !InitSafeCopy()) g_active.store(false, std::memory_order_relaxed);
+  g_late_busy.store(false, std::memory_order_relaxed);  // the thread that held it is gone
   ResetPythonFrameTableAfterFork();
 }
 
