@@ -118,5 +118,11 @@ TEST(PythonUnknownVersion, NewerThanTheTables) {
   ExpectOneWarningAndNativeStacks({HW_FAKE_PYTHON}, "CPython 3.99");
 }
 
+// 3.13's table is checked against the offsets the interpreter publishes: a
+// free-threaded build (another object layout) is refused with the field named.
+TEST(PythonUnknownVersion, FreeThreaded313IsRefused) {
+  ExpectOneWarningAndNativeStacks({HW_FAKE_PYTHON313T}, "CPython 3.13: its _Py_DebugOffsets (free_threaded) differ");
+}
+
 }  // namespace
 }  // namespace heapwarden::testutil
