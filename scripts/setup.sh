@@ -28,6 +28,8 @@ packages=(
   python3-dev
   # CPython's own test suite (test_threading, test_json, test_re under heapwarden)
   libpython3.11-testsuite
+  # a Jupyter kernel started headless under heapwarden (tests/python/notebook_test.cc)
+  python3-ipykernel python3-jupyter-client
   # the reference tool the benchmarks compare against
   valgrind
   # the real readers of `report --format html|pprof` the tests run: a headless browser

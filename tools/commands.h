@@ -37,6 +37,7 @@ int CheckMain(const std::vector<std::string>& args);      // check_command.cc
 int DiffMain(const std::vector<std::string>& args);       // diff_command.cc
 int SnapshotMain(const std::vector<std::string>& args);   // pending_commands.cc
 int TrimMain(const std::vector<std::string>& args);       // pending_commands.cc
+int JupyterKernelMain(const std::vector<std::string>& args);  // jupyter_kernel_command.cc
 
 // AllCommands()
 //

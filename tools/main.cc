@@ -26,6 +26,8 @@ constexpr Command kCommands[] = {
     {"trim", TrimMain, "trim PID", "ask a tracked running process to return freed memory"},
     {"symbolize", SymbolizeMain, "symbolize FILE [-o OUT] [--summary]",
      "symbolize a report, write it as version 2 (in place, or to OUT)"},
+    {"jupyter-kernel", JupyterKernelMain, "jupyter-kernel install [OPTIONS] [-- RUN_OPTIONS]",
+     "install a Jupyter kernel that runs under heapwarden"},
 };
 
 void PrintHelp(std::FILE* to) {

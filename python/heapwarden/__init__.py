@@ -188,3 +188,11 @@ def tag_stats(path):
     if _lib.heapwarden_tag_stats(_encode(path), ctypes.byref(live), ctypes.byref(peak)) != 0:
         return None
     return {"live_bytes": int(live.value), "peak_live_bytes": int(peak.value)}
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext heapwarden`` in IPython or Jupyter: adds the ``%heapwarden`` magic
+    (heapwarden/magics.py)."""
+    from heapwarden import magics
+
+    magics.register(ipython)

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "record/track/cfi_unwinder.h"
+#include "record/track/python_stack.h"
 #include "record/base/mmap_arena.h"
 
 namespace heapwarden::internal {
@@ -79,6 +80,7 @@ uint32_t ModuleTable::Resolve(uintptr_t pc) {
                            CopyName(name)};
   count_.store(count + 1, std::memory_order_release);
   last_hit_ = count;
+  NotePythonCandidateModule(pc);  // a libpython loaded by dlopen shows up here first
   return count;
 }
 

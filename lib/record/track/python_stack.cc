@@ -27,7 +27,23 @@ uintptr_t g_eval_end = 0;
 // between Python frames are the interpreter's calling glue.
 uintptr_t g_interpreter_start = 0;
 uintptr_t g_interpreter_end = 0;
-bool g_active = false;
+// Set once everything above is written (release): readers on other threads that see
+// true (acquire) see the layout and the symbols.
+std::atomic<bool> g_active{false};
+bool g_enabled = false;                   // python_frames=on at init
+std::atomic<bool> g_runtime_seen{false};  // a _PyRuntime was found: never look again
+std::atomic<bool> g_late_busy{false};
+
+// Modules first seen after start-up (ModuleTable::Resolve): one of them may be a
+// libpython loaded with dlopen. A code address inside each, looked at by the next
+// allocation (LookForLateInterpreter). A full ring overwrites: a module missed there
+// only means no Python frames, never wrong ones.
+constexpr uint32_t kPendingSlots = 64;
+std::atomic<uintptr_t> g_pending[kPendingSlots];
+std::atomic<uint32_t> g_pending_next{0};
+
+constexpr uint32_t kMaybeActive = 1;
+constexpr uint32_t kMaybePending = 2;
 
 std::atomic<uint64_t> g_mismatched{0};
 std::atomic<uint64_t> g_unreadable{0};
@@ -150,30 +166,78 @@ uint64_t Mix(uint64_t h, uint64_t v) {
   return h ^ (h >> 31);
 }
 
-}  // namespace
+// 3.13+: _PyRuntime starts with _Py_DebugOffsets (Include/internal/pycore_runtime.h):
+// the cookie "xdebugpy", then uint64 fields. The indices below count those fields
+// after the cookie, in the order of that header at v3.13.0. Returns the name of the
+// first field that is not what the table says, or nullptr when all agree.
+const char* DebugOffsetsDisagree(const PythonLayout& l, const void* runtime, uint32_t major_minor) {
+  constexpr int kFields = 70;
+  char cookie[8];
+  uint64_t v[kFields];
+  const auto base = reinterpret_cast<uintptr_t>(runtime);
+  if (!SafeCopy(cookie, base, sizeof(cookie)) || memcmp(cookie, "xdebugpy", 8) != 0) return "cookie";
+  if (!SafeCopy(v, base + sizeof(cookie), sizeof(v))) return "unreadable";
+  struct Expect {
+    int index;
+    uint64_t value;
+    const char* name;
+  };
+  const Expect expects[] = {
+      {0, major_minor, "version"},  // PY_VERSION_HEX: compared on major.minor below
+      {1, 0, "free_threaded"},
+      {21, l.tstate_interp, "thread_state.interp"},
+      {22, l.tstate_current_frame, "thread_state.current_frame"},
+      {25, l.tstate_datastack_chunk, "thread_state.datastack_chunk"},
+      {28, l.frame_previous, "interpreter_frame.previous"},
+      {29, l.frame_code, "interpreter_frame.executable"},
+      {30, l.frame_instr, "interpreter_frame.instr_ptr"},
+      {31, l.frame_bytes, "interpreter_frame.localsplus"},
+      {32, l.frame_owner, "interpreter_frame.owner"},
+      {34, l.code_filename, "code_object.filename"},
+      {35, l.code_name, "code_object.name"},
+      {36, l.code_qualname, "code_object.qualname"},
+      {37, l.code_linetable, "code_object.linetable"},
+      {38, l.code_firstlineno, "code_object.firstlineno"},
+      {42, l.code_bytecode, "code_object.co_code_adaptive"},
+      {44, l.object_type, "pyobject.ob_type"},
+      {64, l.var_size, "bytes_object.ob_size"},
+      {65, l.bytes_data, "bytes_object.ob_sval"},
+      {67, l.unicode_state, "unicode_object.state"},
+      {68, l.unicode_length, "unicode_object.length"},
+      {69, l.unicode_ascii_data, "unicode_object.asciiobject_size"},
+  };
+  for (const Expect& e : expects) {
+    const uint64_t got = e.index == 0 ? (v[0] >> 16) & 0xffff : v[e.index];
+    if (got != e.value) return e.name;
+  }
+  return nullptr;
+}
 
-void InitPythonStacks(bool enabled) {
-  if (!enabled) return;
-  void* runtime = dlsym(RTLD_DEFAULT, "_PyRuntime");
-  if (runtime == nullptr) return;  // no CPython (yet): stacks stay native
-  const auto* version = static_cast<const unsigned long*>(dlsym(RTLD_DEFAULT, "Py_Version"));
+// Looks for a CPython through `handle` (RTLD_DEFAULT at start-up, a module's link map
+// later) and, when it is one this file knows, makes Python frames active. False when
+// `handle` has no _PyRuntime.
+bool TryInterpreter(void* handle) {
+  void* runtime = dlsym(handle, "_PyRuntime");
+  if (runtime == nullptr) return false;  // no CPython (yet): stacks stay native
+  g_runtime_seen.store(true, std::memory_order_relaxed);
+  const auto* version = static_cast<const unsigned long*>(dlsym(handle, "Py_Version"));
   if (version == nullptr) {
-    Warn("this CPython is older than 3.11; heapwarden knows the frames of 3.11 only: Python stacks stay native");
-    return;
+    Warn("this CPython is older than 3.11; heapwarden knows the frames of 3.11 to 3.13: Python stacks stay native");
+    return true;
   }
   const uint32_t major_minor = static_cast<uint32_t>(*version >> 16) & 0xffff;
   for (const PythonLayout& layout : kPythonLayouts) {
     if (layout.version == major_minor) g_layout = &layout;
   }
   if (g_layout == nullptr) {
-    Warn("CPython %u.%u: heapwarden knows the frames of 3.11 only; Python stacks stay native",
+    Warn("CPython %u.%u: heapwarden knows the frames of 3.11 to 3.13; Python stacks stay native",
          major_minor >> 8, major_minor & 0xff);
-    return;
+    return true;
   }
-  void* eval = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
-  g_types.code = reinterpret_cast<uintptr_t>(dlsym(RTLD_DEFAULT, "PyCode_Type"));
-  g_types.unicode = reinterpret_cast<uintptr_t>(dlsym(RTLD_DEFAULT, "PyUnicode_Type"));
-  g_types.bytes = reinterpret_cast<uintptr_t>(dlsym(RTLD_DEFAULT, "PyBytes_Type"));
+  void* eval = dlsym(handle, "_PyEval_EvalFrameDefault");
+  g_types.code = reinterpret_cast<uintptr_t>(dlsym(handle, "PyCode_Type"));
+  g_types.unicode = reinterpret_cast<uintptr_t>(dlsym(handle, "PyUnicode_Type"));
+  g_types.bytes = reinterpret_cast<uintptr_t>(dlsym(handle, "PyBytes_Type"));
   Dl_info info;
   ElfW(Sym)* symbol = nullptr;
   if (eval == nullptr || g_types.code == 0 || g_types.unicode == 0 || g_types.bytes == 0 ||
@@ -181,17 +245,26 @@ void InitPythonStacks(bool enabled) {
       symbol == nullptr || symbol->st_size == 0) {
     Warn("CPython found, but not the symbols heapwarden reads it with; Python stacks stay native");
     g_layout = nullptr;
-    return;
+    return true;
   }
   if (!InitSafeCopy()) {
     Warn("process_vm_readv is not allowed here; Python stacks stay native");
     g_layout = nullptr;
-    return;
+    return true;
+  }
+  if (g_layout->has_debug_offsets) {
+    const char* field = DebugOffsetsDisagree(*g_layout, runtime, major_minor);
+    if (field != nullptr) {
+      Warn("CPython %u.%u: its _Py_DebugOffsets (%s) differ from heapwarden's table; Python stacks stay native",
+           major_minor >> 8, major_minor & 0xff, field);
+      g_layout = nullptr;
+      return true;
+    }
   }
   if (!InitPythonFrameTable(g_layout, g_types)) {
     Warn("cannot reserve the Python frame table; Python stacks stay native");
     g_layout = nullptr;
-    return;
+    return true;
   }
   g_runtime = static_cast<const unsigned char*>(runtime);
   g_eval_start = reinterpret_cast<uintptr_t>(eval);
@@ -201,13 +274,58 @@ void InitPythonStacks(bool enabled) {
     g_interpreter_start = reinterpret_cast<uintptr_t>(module.dlfo_map_start);
     g_interpreter_end = reinterpret_cast<uintptr_t>(module.dlfo_map_end);
   }
-  g_active = true;
+  g_active.store(true, std::memory_order_release);
+  g_python_maybe.fetch_or(kMaybeActive, std::memory_order_relaxed);
+  return true;
 }
 
-bool PythonStacksActive() { return g_active; }
+// A module that appeared after start-up is running code (its address was on a stack),
+// so it is loaded and relocated: a libpython among them is asked for _PyRuntime
+// (through its link map, which dlsym takes as a handle, so a library opened RTLD_LOCAL
+// is found too). Called on the allocation path with the recursion guard held and no
+// heapwarden lock: dlsym takes the loader's lock and may allocate. One thread at a
+// time; the others go on without.
+void LookForLateInterpreter() {
+  if (g_late_busy.exchange(true, std::memory_order_acquire)) return;
+  g_python_maybe.fetch_and(~kMaybePending, std::memory_order_relaxed);
+  for (uint32_t i = 0; i < kPendingSlots && !g_runtime_seen.load(std::memory_order_relaxed); ++i) {
+    const uintptr_t pc = g_pending[i].exchange(0, std::memory_order_acquire);
+    if (pc == 0) continue;
+    dl_find_object found;
+    if (_dl_find_object(reinterpret_cast<void*>(pc), &found) != 0 || found.dlfo_link_map == nullptr) continue;
+    // Only libpython is asked: a dlsym that fails leaves its message for the program's
+    // next dlerror(), which would then report heapwarden's lookup instead of its own.
+    const char* name = found.dlfo_link_map->l_name;
+    if (name == nullptr || strstr(name, "libpython") == nullptr) continue;
+    TryInterpreter(found.dlfo_link_map);
+  }
+  g_late_busy.store(false, std::memory_order_release);
+}
 
-bool ReadPythonChain(PythonChain* chain) {
-  if (!g_active) return false;
+bool HasPending() { return (g_python_maybe.load(std::memory_order_relaxed) & kMaybePending) != 0; }
+
+}  // namespace
+
+std::atomic<uint32_t> g_python_maybe{0};
+
+void InitPythonStacks(bool enabled) {
+  g_enabled = enabled;
+  if (enabled) TryInterpreter(RTLD_DEFAULT);
+}
+
+void NotePythonCandidateModule(uintptr_t pc) {
+  if (!g_enabled || g_runtime_seen.load(std::memory_order_relaxed)) return;
+  const uint32_t slot = g_pending_next.fetch_add(1, std::memory_order_relaxed) % kPendingSlots;
+  g_pending[slot].store(pc, std::memory_order_release);
+  g_python_maybe.fetch_or(kMaybePending, std::memory_order_release);
+}
+
+bool PythonStacksActive() { return g_active.load(std::memory_order_acquire); }
+
+namespace {
+
+bool ReadChain(PythonChain* chain) {
+  if (!g_active.load(std::memory_order_acquire)) return false;
   const PythonLayout& l = *g_layout;
   // Before Py_Initialize and after Py_Finalize the key is not set up, and no thread
   // has frames.
@@ -225,9 +343,11 @@ bool ReadPythonChain(PythonChain* chain) {
     }
     t_checked_tstate = tstate;
   }
-  const uintptr_t cframe = Load<uintptr_t>(tstate + l.tstate_cframe);
-  if (!Aligned(cframe)) return false;
-  uintptr_t frame = Load<uintptr_t>(cframe + l.cframe_current_frame);
+  uintptr_t frame = Load<uintptr_t>(tstate + l.tstate_current_frame);
+  if (l.cframe_current_frame != kNoCFrame) {  // 3.11, 3.12: through tstate->cframe
+    if (!Aligned(frame)) return false;
+    frame = Load<uintptr_t>(frame + l.cframe_current_frame);
+  }
   if (frame == 0) return false;
   Chunks chunks;
   if (!ReadChunks(tstate, &chunks)) return false;
@@ -246,10 +366,22 @@ bool ReadPythonChain(PythonChain* chain) {
       g_unreadable.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
-    const uintptr_t code = Field<uintptr_t>(f, l.frame_code);
-    const uintptr_t prev_instr = Field<uintptr_t>(f, l.frame_prev_instr);
-    const uint8_t entry = Field<uint8_t>(f, l.frame_is_entry);
     const uint8_t owner = Field<uint8_t>(f, l.frame_owner);
+    if (owner == l.owner_cstack) {
+      // 3.12+: the shim frame one evaluator call pushes below its first frame. It
+      // closes a group, like 3.11's is_entry, and is itself never shown (its code is
+      // the interpreter's trampoline, or None).
+      chain->code[count] = 0;
+      chain->instr[count] = -1;
+      chain->entry[count] = true;
+      signature = Mix(signature, 0x5111);
+      ++count;
+      frame = Field<uintptr_t>(f, l.frame_previous);
+      continue;
+    }
+    const uintptr_t code = Field<uintptr_t>(f, l.frame_code);
+    const uintptr_t prev_instr = Field<uintptr_t>(f, l.frame_instr);
+    const uint8_t entry = l.frame_is_entry == kNoEntryFlag ? 0 : Field<uint8_t>(f, l.frame_is_entry);
     if (entry > 1 || !CheckCode(code)) {
       g_unreadable.fetch_add(1, std::memory_order_relaxed);
       return false;
@@ -279,6 +411,16 @@ bool ReadPythonChain(PythonChain* chain) {
   chain->complete = frame == 0;
   chain->signature = Mix(signature, static_cast<uint64_t>(count));
   return count > 0;
+}
+
+}  // namespace
+
+bool ReadPythonChain(PythonChain* chain) {
+  if (!g_active.load(std::memory_order_acquire)) {
+    if (!HasPending()) return false;
+    LookForLateInterpreter();
+  }
+  return ReadChain(chain);
 }
 
 int MergePythonFrames(uintptr_t* frames, int depth, bool native_complete, const PythonChain& chain,
@@ -340,7 +482,9 @@ int MergePythonFrames(uintptr_t* frames, int depth, bool native_complete, const 
 
 int CaptureStackWithPython(uintptr_t* frames, int max_depth, uintptr_t caller) {
   PythonChain chain;
-  if (max_depth <= 1 || !ReadPythonChain(&chain)) return CaptureStack(frames, max_depth, caller);
+  // No look for a late interpreter here: the caller may hold a lock (the loader's lock,
+  // which that look takes, must never be waited for under one of heapwarden's).
+  if (max_depth <= 1 || !ReadChain(&chain)) return CaptureStack(frames, max_depth, caller);
   int depth = CaptureStack(frames, kMaxFrames, caller);
   depth = MergePythonFrames(frames, depth, depth < kMaxFrames, chain, max_depth);
   return depth < max_depth ? depth : max_depth;
@@ -352,7 +496,8 @@ PythonStackStats ReadPythonStackStats() {
 }
 
 void PythonStacksAfterForkChild() {
-  if (g_active && !InitSafeCopy()) g_active = false;
+  if (g_active.load(std::memory_order_relaxed) && !InitSafeCopy()) g_active.store(false, std::memory_order_relaxed);
+  g_late_busy.store(false, std::memory_order_relaxed);  // the thread that held it is gone
   ResetPythonFrameTableAfterFork();
 }
 

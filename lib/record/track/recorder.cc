@@ -59,8 +59,8 @@ bool Recorder::Init(const char* options_text) {
     return false;
   }
   InitStackCapture();
-  InitPythonStacks(options_.python_frames == kPythonFramesOn && depth_ > 1);
-  python_frames_ = PythonStacksActive();
+  python_frames_ = options_.python_frames == kPythonFramesOn && depth_ > 1;
+  InitPythonStacks(python_frames_);
   InitFreeChecks(*this);
   if (!peak_.Init()) Warn("cannot reserve the peak buffers; the report's peak will have no sites");
   active_.store(true, std::memory_order_release);
@@ -75,7 +75,7 @@ void Recorder::OnAllocate(void* p, size_t size, AllocKind kind, uintptr_t caller
   // frame is seen, checked against the Python frames and replaced by them
   // (python_stack.h).
   PythonChain chain;
-  const bool python = python_frames_ && ReadPythonChain(&chain);
+  const bool python = python_frames_ && PythonStacksMaybe() && ReadPythonChain(&chain);
   const int max_frames = python ? kMaxFrames : depth_;
   const uint64_t python_signature = python ? chain.signature : 0;
   int depth = CaptureStack(frames, max_frames, caller, &same_stack);

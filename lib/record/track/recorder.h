@@ -156,7 +156,7 @@ class Recorder {
   Options options_{};
   char options_text_[4096] = {};
   int depth_ = 32;
-  bool python_frames_ = false;  // python_stack.h: a known CPython was found
+  bool python_frames_ = false;  // python_stack.h: Python frames asked for (option on, depth > 1)
   int pid_ = 0;
   bool is_fork_child_ = false;
   std::atomic<bool> final_report_written_{false};
