@@ -2,6 +2,7 @@
 // needs every layer: the service stopped, the leak scan, the writer.
 #include "record/process.h"
 
+#include "record/alloc/backend.h"
 #include "record/base/clock.h"
 #include "record/base/log.h"
 #include "record/base/proc_stats.h"
@@ -53,6 +54,7 @@ void AfterForkRecordingChild() {
   // The parent's service thread did not survive fork; close its socket here.
   ServiceThreadAfterForkChild();
   ResetSnapshotWriterAfterFork();
+  ResetBackendAfterFork();
   TheRecorder().AfterForkChild();
 }
 

@@ -100,6 +100,12 @@ void RenderCaveats(const json& report, std::ostream& out) {
   if (dropped > 0) {
     out << absl::StrFormat("  warning: %d event(s) dropped; counts are lower bounds\n", dropped);
   }
+  std::string allocator = StringField(ObjectField(report, "heapwarden"), "program_allocator");
+  if (!allocator.empty()) {
+    out << absl::StrFormat(
+        "  note: the program's malloc is %s's; what its own API allocates or frees is not seen\n",
+        allocator);
+  }
   absl::flat_hash_map<std::string, int64_t> errors;
   std::vector<std::string> order;
   for (const json& error : ArrayField(report, "errors")) {

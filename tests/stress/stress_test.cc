@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -35,6 +36,8 @@ const StressCase kCases[] = {
     {"thread_storm", {}},
     {"exit_from_thread", {}},
     {"fork_storm", {}},
+    {"foreign_mimalloc", {}},
+    {"foreign_symbolic", {}},
 };
 
 class StressTest : public ::testing::TestWithParam<StressCase> {};
@@ -63,6 +66,34 @@ INSTANTIATE_TEST_SUITE_P(Programs, StressTest, ::testing::ValuesIn(kCases),
                            for (const auto &arg : info.param.args) name += "_" + arg;
                            return name;
                          });
+
+// A program whose malloc is another library's: the report names that library, and with
+// the mimalloc backend the library's own blocks went back to it (foreign_frees).
+TEST(ForeignAllocator, ReportNamesTheProgramsAllocator) {
+  const struct {
+    const char *program;
+    const char *library;
+  } cases[] = {{"foreign_mimalloc", "libmimalloc.so"}, {"foreign_symbolic", "libstress_own_malloc.so"}};
+  for (const auto &c : cases) {
+    TempDir dir;
+    const std::string report_path = dir.File("r.json");
+    CommandResult tracked =
+        RunCommand(UnderHeapwarden(Command{.argv = {ProgramPath(c.program)}, .timeout_s = 30}, report_path));
+    ASSERT_EQ(tracked.exit_status, 0) << tracked.Describe();
+    std::string error;
+    auto report = LoadReport(report_path, &error);
+    ASSERT_TRUE(report) << error;
+    const auto &own = (*report)["heapwarden"];
+    EXPECT_NE(own.value("program_allocator", "").find(c.library), std::string::npos) << own.dump();
+    // No false double or invalid frees from blocks the allocator's own API handed out.
+    EXPECT_TRUE((*report)["errors"].empty()) << (*report)["errors"].dump();
+    const char *options = getenv("HEAPWARDEN_OPTIONS");
+    if (std::string(c.program) == "foreign_symbolic" && options != nullptr &&
+        std::string(options).find("backend=mimalloc") != std::string::npos) {
+      EXPECT_GE(own.value("foreign_frees", 0), 100) << own.dump();
+    }
+  }
+}
 
 }  // namespace
 }  // namespace heapwarden::testutil

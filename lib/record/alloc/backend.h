@@ -55,6 +55,14 @@ const char* ActiveBackendName();
 // are the allocator's, not the program's. Cheap; false for the system backend.
 bool IsAllocatorCode(uintptr_t address);
 
+// Frees the mimalloc backend handed to the program's own allocator (one it is linked
+// against that replaces malloc, not glibc nor mimalloc) because the block was not
+// mimalloc's nor glibc's: that allocator's blocks made by its own internal calls.
+uint64_t ForeignFrees();
+
+// In a fork child: the outlier table's lock may have been held by another thread.
+void ResetBackendAfterFork();
+
 // What the serving allocator says about its own memory. Every figure is virtual
 // (address space it holds), not resident: pages it has already returned with
 // madvise may still count as free.

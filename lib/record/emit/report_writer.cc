@@ -233,6 +233,9 @@ void WriteOwnFiguresJson(JsonBuffer& j, Recorder& r, bool complete, uint64_t now
   j.String("options", r.options_text());
   j.Uint("dropped_events", r.dropped_events());
   j.Uint("untracked_frees", r.untracked_frees());
+  // The program's own allocator, when it is not glibc (docs/reliability.md).
+  if (ProgramAllocatorPath()[0] != '\0') j.String("program_allocator", ProgramAllocatorPath());
+  j.Uint("foreign_frees", ForeignFrees());
   WriteRecorderFiguresJson(j, r);
   if (g_service_figures != nullptr) g_service_figures(j, r);
   if (r.sampled()) j.String("leak_check", "off: sampled mode (leaks need mode=exact)");
