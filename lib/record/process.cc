@@ -106,6 +106,12 @@ bool Recorder::WriteFinalReport(int exit_status, bool exit_status_known, uintptr
   OutputPath(path, sizeof(path));
   int err = WriteReportFile(*this, path, /*complete=*/true,
                             exit_status_known ? &exit_status : nullptr);
+  if (err == ENOMEM && trim_fn_ != nullptr) {
+    // Out of address space (ulimit -v): the allocator may hold freed memory (mimalloc
+    // keeps its segments); the process is ending, so have it give them back and retry.
+    trim_fn_(0);
+    err = WriteReportFile(*this, path, /*complete=*/true, exit_status_known ? &exit_status : nullptr);
+  }
   leak_classification_ = nullptr;
   ReleaseLeakClassification(&leaks);
   if (err != 0) {

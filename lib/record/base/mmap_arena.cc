@@ -26,10 +26,7 @@ uint32_t ScaledCapacity(uint32_t max_entries, size_t entry_bytes, uint32_t per_m
   const uint64_t budget = static_cast<uint64_t>(limit.rlim_cur) / 1000 * per_mille;
   uint64_t entries = budget / entry_bytes;
   if (entries < min_entries) entries = min_entries;
-  if (entries >= max_entries) return max_entries;
-  uint32_t pow2 = 1;
-  while (uint64_t{pow2} * 2 <= entries) pow2 *= 2;
-  return pow2;
+  return entries >= max_entries ? max_entries : static_cast<uint32_t>(entries);
 }
 
 namespace {

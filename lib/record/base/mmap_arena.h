@@ -20,7 +20,7 @@ void UnmapPages(void* p, size_t bytes);
 // Without a limit on address space, `max_entries`. Under RLIMIT_AS (ulimit -v), every
 // byte heapwarden reserves is a byte the program cannot have, so the big tables take
 // `per_mille` thousandths of the limit between them, and a full table degrades
-// (counted) instead: at least `min_entries`, rounded down to a power of two. Reads the
+// (counted) instead: at least `min_entries`. Reads the
 // limit once per call (getrlimit); for Init only.
 uint32_t ScaledCapacity(uint32_t max_entries, size_t entry_bytes, uint32_t per_mille,
                         uint32_t min_entries);

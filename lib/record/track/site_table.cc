@@ -29,19 +29,21 @@ bool SiteTable::Init(ModuleTable* modules) {
   // Under ulimit -v the tables take about 1.5% of the limit (the peak's copies as much
   // again), not the 500 MB they reserve otherwise.
   static_assert(kMaxStacks == kMaxSites && kIndexSize == 2 * kMaxSites);
-  capacity_ = ScaledCapacity(kMaxSites, sizeof(Site) + sizeof(Stack) + 4 * sizeof(uint32_t),
+  capacity_ = ScaledCapacity(kMaxSites, sizeof(Site) + sizeof(Stack) + 8 * sizeof(uint32_t),
                              /*per_mille=*/15, /*min_entries=*/4096);
-  index_mask_ = 2 * capacity_ - 1;
+  uint32_t index_size = 1;
+  while (index_size < 2 * capacity_) index_size *= 2;  // load factor <= 0.5
+  index_mask_ = index_size - 1;
   sites_ = static_cast<Site*>(MapPages(sizeof(Site) * capacity_, true));
   stacks_ = static_cast<Stack*>(MapPages(sizeof(Stack) * capacity_, true));
-  site_index_ = static_cast<std::atomic<uint32_t>*>(MapPages(sizeof(uint32_t) * 2 * capacity_, true));
-  stack_index_ = static_cast<uint32_t*>(MapPages(sizeof(uint32_t) * 2 * capacity_, true));
+  site_index_ = static_cast<std::atomic<uint32_t>*>(MapPages(sizeof(uint32_t) * index_size, true));
+  stack_index_ = static_cast<uint32_t*>(MapPages(sizeof(uint32_t) * index_size, true));
   if (!sites_ || !stacks_ || !site_index_ || !stack_index_) {
     // Tracking is off: the program gets back what was reserved.
     UnmapPages(sites_, sizeof(Site) * capacity_);
     UnmapPages(stacks_, sizeof(Stack) * capacity_);
-    UnmapPages(site_index_, sizeof(uint32_t) * 2 * capacity_);
-    UnmapPages(stack_index_, sizeof(uint32_t) * 2 * capacity_);
+    UnmapPages(site_index_, sizeof(uint32_t) * index_size);
+    UnmapPages(stack_index_, sizeof(uint32_t) * index_size);
     sites_ = nullptr;
     stacks_ = nullptr;
     site_index_ = nullptr;

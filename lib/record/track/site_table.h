@@ -122,7 +122,7 @@ class SiteTable {
 
   ModuleTable* modules_ = nullptr;
   uint32_t capacity_ = kMaxSites;
-  uint32_t index_mask_ = kIndexSize - 1;  // twice the capacity, minus one
+  uint32_t index_mask_ = kIndexSize - 1;  // a power of two >= twice the capacity, minus one
   Site* sites_ = nullptr;
   Stack* stacks_ = nullptr;
   std::atomic<uint32_t>* site_index_ = nullptr;  // 0 = empty, else site id
