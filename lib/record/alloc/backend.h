@@ -5,7 +5,8 @@
 // on their common path.
 //
 // How it works. The preload resolves glibc's functions at the process's first
-// allocation (real_functions.h). From then until the preload's constructor calls
+// allocation (real_functions.h; "glibc" below means the program's own allocator, which
+// is another one when the program is linked against one: real_allocator.h). From then until the preload's constructor calls
 // SelectBackend(), the allocating functions in RealAllocator are glibc's wrapped so
 // that every glibc block outside the brk heap is noted in a small table ("outliers":
 // mmap'd chunks, blocks of non-main arenas). SelectBackend() then either puts glibc's

@@ -10,6 +10,21 @@ namespace {
 // The object defining the program's malloc, when it is not libc ("" otherwise).
 const char* g_program_allocator = "";
 
+// True when `fn` (the next malloc) is defined by another copy of heapwarden (a program
+// linked with libheapwarden run under the preload: whichever comes first in the search
+// order finds the other as "next"). Forwarding to it would stack two interposers;
+// glibc's own functions are what each copy forwarded to before. A heapwarden copy is
+// the one object besides libc that defines both malloc and __libc_start_main (the
+// preload wraps main), which RTLD_NEXT can tell without reading symbol tables.
+bool InAnotherHeapwarden(void* fn, void* libc_malloc) {
+  void* start = dlsym(RTLD_NEXT, "__libc_start_main");
+  Dl_info fn_info, start_info, libc_info;
+  if (start == nullptr || dladdr(fn, &fn_info) == 0 || dladdr(start, &start_info) == 0) return false;
+  if (fn_info.dli_fbase != start_info.dli_fbase) return false;
+  return libc_malloc == nullptr || dladdr(libc_malloc, &libc_info) == 0 ||
+         libc_info.dli_fbase != fn_info.dli_fbase;
+}
+
 }  // namespace
 
 bool ResolveRealAllocator(RealAllocator* out) {
@@ -29,11 +44,22 @@ bool ResolveRealAllocator(RealAllocator* out) {
             LookupSymbol(RTLD_NEXT, "pvalloc", &fns.pvalloc) &&
             LookupSymbol(RTLD_NEXT, "malloc_usable_size", &fns.malloc_usable_size) &&
             LookupSymbol(RTLD_NEXT, "malloc_trim", &fns.malloc_trim);
-  if (!ok) return false;
   // RTLD_NOLOAD: libc is always loaded already; this only returns its handle (kept
   // open on purpose: libc is never unloaded).
   void* libc = dlopen(LIBC_SO, RTLD_NOW | RTLD_NOLOAD);
   void* libc_malloc = libc != nullptr ? dlsym(libc, "malloc") : nullptr;
+  if (ok && InAnotherHeapwarden(reinterpret_cast<void*>(fns.malloc), libc_malloc)) {
+    ok = libc != nullptr && LookupSymbol(libc, "malloc", &fns.malloc) &&
+         LookupSymbol(libc, "free", &fns.free) && LookupSymbol(libc, "calloc", &fns.calloc) &&
+         LookupSymbol(libc, "realloc", &fns.realloc) &&
+         LookupSymbol(libc, "memalign", &fns.memalign) &&
+         LookupSymbol(libc, "posix_memalign", &fns.posix_memalign) &&
+         LookupSymbol(libc, "aligned_alloc", &fns.aligned_alloc) &&
+         LookupSymbol(libc, "valloc", &fns.valloc) && LookupSymbol(libc, "pvalloc", &fns.pvalloc) &&
+         LookupSymbol(libc, "malloc_usable_size", &fns.malloc_usable_size) &&
+         LookupSymbol(libc, "malloc_trim", &fns.malloc_trim);
+  }
+  if (!ok) return false;
   if (reinterpret_cast<void*>(fns.malloc) != libc_malloc) {
     Dl_info info;
     if (dladdr(reinterpret_cast<void*>(fns.malloc), &info) != 0 && info.dli_fname != nullptr &&
