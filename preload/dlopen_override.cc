@@ -111,10 +111,14 @@ extern "C" __attribute__((visibility("hidden"))) void* heapwarden_deepbind_dlope
   if (file != nullptr && strchr(file, '/') == nullptr && FindInRunPath(file, caller, found, sizeof(found))) {
     name = found;
   }
+  // On this thread's stack, and no lock held across the load: a plugin's constructor
+  // may dlopen with RTLD_DEEPBIND too.
+  LoadedObjects before;
+  ListLoadedObjects(&before);
   void* handle = real(name, flags);
   if (handle != nullptr) {
     SpinLockHolder hold(g_rebind_lock);
-    RebindAfterDeepbind(handle, reinterpret_cast<const void*>(&heapwarden_deepbind_dlopen));
+    RebindAfterDeepbind(handle, before, reinterpret_cast<const void*>(&heapwarden_deepbind_dlopen));
   }
   return handle;
 }

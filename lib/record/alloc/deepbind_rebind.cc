@@ -43,6 +43,7 @@ struct Binding {
 
 struct Scan {
   void* handle;
+  const LoadedObjects* before;
   uintptr_t self_base;
   uintptr_t libc_base;
   Binding bindings[kNameCount];
@@ -78,6 +79,16 @@ bool WriteSlot(void** slot, void* value, uintptr_t relro_lo, uintptr_t relro_hi)
   return true;
 }
 
+bool IsNew(const Scan& scan, uintptr_t base) {
+  if (scan.before->overflowed) return true;
+  for (int i = 0; i < scan.before->count; ++i) {
+    if (scan.before->bases[i] == base) return false;
+  }
+  return true;
+}
+
+// `lo`..`hi`: the object's mapping when it is new (a value there is a lazy slot's
+// stub), empty otherwise.
 void RebindRelocations(Scan* scan, uintptr_t base, const ElfW(Rela)* rela, size_t count,
                        const ElfW(Sym)* symtab, const char* strtab, uintptr_t lo, uintptr_t hi,
                        uintptr_t relro_lo, uintptr_t relro_hi) {
@@ -128,6 +139,7 @@ int VisitObject(struct dl_phdr_info* info, size_t, void* data) {
     }
   }
   if (dynamic == nullptr) return 0;
+  if (!IsNew(*scan, base)) lo = hi = 0;
   const ElfW(Sym)* symtab = nullptr;
   const char* strtab = nullptr;
   const ElfW(Rela)* jmprel = nullptr;
@@ -166,12 +178,29 @@ uintptr_t BaseOf(const void* address) {
   return reinterpret_cast<uintptr_t>(info.dli_fbase);
 }
 
+int ListObject(struct dl_phdr_info* info, size_t, void* data) {
+  auto* out = static_cast<LoadedObjects*>(data);
+  if (out->count == LoadedObjects::kMax) {
+    out->overflowed = true;
+    return 1;
+  }
+  out->bases[out->count++] = info->dlpi_addr;
+  return 0;
+}
+
 }  // namespace
 
-int RebindAfterDeepbind(void* handle, const void* self) {
+void ListLoadedObjects(LoadedObjects* out) {
+  out->count = 0;
+  out->overflowed = false;
+  dl_iterate_phdr(ListObject, out);
+}
+
+int RebindAfterDeepbind(void* handle, const LoadedObjects& before, const void* self) {
   g_loads.fetch_add(1, std::memory_order_relaxed);
   Scan scan{};
   scan.handle = handle;
+  scan.before = &before;
   scan.self_base = BaseOf(self);
   void* libc = dlopen(LIBC_SO, RTLD_NOW | RTLD_NOLOAD);
   for (int i = 0; i < kNameCount; ++i) {

@@ -15,14 +15,29 @@
 
 namespace heapwarden::internal {
 
+// The objects loaded before a dlopen, so that the rebind knows which are new.
+// 8 KiB: it lives on the stack of the thread calling dlopen. More objects than this:
+// every object counts as new (a lazy slot of an old one is then bound to heapwarden's
+// early, which is what its own first call would do).
+struct LoadedObjects {
+  static constexpr int kMax = 1024;
+  uintptr_t bases[kMax];
+  int count = 0;
+  bool overflowed = false;
+};
+
+// Fills `out` with the load addresses of every object loaded now.
+void ListLoadedObjects(LoadedObjects* out);
+
 // RebindAfterDeepbind()
 //
-// `handle`: what dlopen(..., RTLD_DEEPBIND) returned (non-null). `self`: an address
-// inside the object that defines heapwarden's allocation functions (never patched).
-// Scans every loaded object but libc, the dynamic linker and `self`'s; slots in RELRO
-// are made writable for the write and read-only again. Returns the slots rewritten.
-// Not thread-safe against another rebind (the caller serialises).
-int RebindAfterDeepbind(void* handle, const void* self);
+// `handle`: what dlopen(..., RTLD_DEEPBIND) returned (non-null); `before`: the objects
+// loaded before that call. `self`: an address inside the object that defines
+// heapwarden's allocation functions (never patched). Scans every loaded object but
+// libc, the dynamic linker and `self`'s; a lazy slot not bound yet is decided only in
+// the objects that call loaded. Slots in RELRO are made writable for the write and
+// read-only again. Returns the slots rewritten. The caller serialises rebinds.
+int RebindAfterDeepbind(void* handle, const LoadedObjects& before, const void* self);
 
 // Counts for the report: RTLD_DEEPBIND loads seen, and slots rewritten after them.
 uint64_t DeepbindLoads();
