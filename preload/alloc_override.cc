@@ -195,7 +195,7 @@ bool ResolveRealAllocatorSlow() {
   RecursionGuard guard;
   SpinLockHolder hold(g_resolve_lock);
   if (!g_real_ready.load(std::memory_order_relaxed)) {
-    if (!ResolveGlibcAllocator(&g_real)) return false;
+    if (!ResolveRealAllocator(&g_real)) return false;
     // Until the constructor picks the backend, glibc's blocks outside the brk heap
     // are noted (backend.h): mimalloc must never be handed one.
     BeginGlibcPhase(&g_real);

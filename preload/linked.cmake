@@ -61,7 +61,7 @@ set(HEAPWARDEN_STATIC_LINK_OPTIONS
   "LINKER:-u,heapwarden_get_api_v1")
 foreach(symbol heapwarden_* malloc free calloc realloc reallocarray posix_memalign
         aligned_alloc memalign valloc pvalloc malloc_usable_size mmap mmap64 munmap mremap
-        exit _exit _Exit dlclose _Znwm* _Znam* _ZdlPv* _ZdaPv*)
+        exit _exit _Exit dlopen dlclose _Znwm* _Znam* _ZdlPv* _ZdaPv*)
   list(APPEND HEAPWARDEN_STATIC_LINK_OPTIONS "LINKER:--export-dynamic-symbol=${symbol}")
 endforeach()
 target_link_options(heapwarden_static INTERFACE ${HEAPWARDEN_STATIC_LINK_OPTIONS})

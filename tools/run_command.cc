@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "absl/strings/strip.h"
 #include "child_process.h"
 #include "child_status.h"
+#include "common/report_format.h"
 #include "commands.h"
 #include "leak_gate.h"
 #include "report/report_fields.h"
@@ -277,6 +279,14 @@ int RunMain(const std::vector<std::string>& argv) {
 
   std::string raw_path = absl::StrCat(*temp_dir, "/", child->pid, ".json");
   if (access(raw_path.c_str(), F_OK) != 0) {
+    // The preload says why when it knows (report_format.h).
+    std::ifstream note(raw_path + kNoReportSuffix);
+    std::string why;
+    if (note && std::getline(note, why) && !why.empty()) {
+      PrintError(absl::StrCat("no report from ", command, " (pid ", child->pid, "): ", why));
+      if (!killed_line.empty()) PrintError(killed_line);
+      return exit_code;
+    }
     PrintError(absl::StrCat(
         "no report from ", command, " (pid ", child->pid,
         "): it ended before the preload wrote one (killed early, or it exec'd a static or "

@@ -27,6 +27,11 @@ inline constexpr int kOldestReadableReportVersion = 1;
 // number as the option's default in lib/record/base/options.inc).
 inline constexpr int kLeakExitCode = 23;
 
+// When the record side cannot write a report (tracking could not start, or the final
+// report could not be written), it writes one line saying why to the report's path
+// with this suffix, so that `run` names the cause instead of guessing.
+inline constexpr char kNoReportSuffix[] = ".noreport";
+
 }  // namespace heapwarden
 
 #endif  // HEAPWARDEN_LIB_COMMON_REPORT_FORMAT_H_

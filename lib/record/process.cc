@@ -2,8 +2,16 @@
 // needs every layer: the service stopped, the leak scan, the writer.
 #include "record/process.h"
 
+#include <errno.h>
+
+#include <cstring>
+
+#include "common/atomic_file.h"
+#include "common/report_format.h"
+#include "record/alloc/backend.h"
 #include "record/base/clock.h"
 #include "record/base/log.h"
+#include "record/base/mmap_arena.h"
 #include "record/base/proc_stats.h"
 #include "record/base/thread_state.h"
 #include "record/emit/report_writer.h"
@@ -31,11 +39,26 @@ void SnapshotAfterFreeError(Recorder&) { WaitForSnapshot(RequestSnapshot(), kErr
 // and an atfork handler is no place to start one).
 void RestartServiceInForkChild(Recorder& recorder) { StartServiceThread(recorder); }
 
+// Next to where the report would have been: why there is none (report_format.h).
+void WriteNoReportNote(const char* report_path, const char* why) {
+  char note[4096 + 64 + sizeof(kNoReportSuffix)];
+  FormatTo(note, sizeof(note), "%s%s", report_path, kNoReportSuffix);
+  WriteFileAtomically(note, why, strlen(why));
+}
+
 }  // namespace
 
 bool StartRecording(const char* options_text) {
   Recorder& recorder = TheRecorder();
-  if (!recorder.Init(options_text)) return false;
+  if (!recorder.Init(options_text)) {
+    char path[4096 + 64];
+    recorder.OutputPath(path, sizeof(path));
+    WriteNoReportNote(path,
+                      "heapwarden could not reserve its tables (a limit on address space?), "
+                      "so it did not track the program\n");
+    return false;
+  }
+  HoldReportReserve();  // under ulimit -v: room for the report at exit
   SetFreeErrorHandler(SnapshotAfterFreeError);
   SetServiceFiguresWriter(WriteServiceFiguresJson);
   recorder.set_fork_child_first_allocation(RestartServiceInForkChild);
@@ -53,6 +76,7 @@ void AfterForkRecordingChild() {
   // The parent's service thread did not survive fork; close its socket here.
   ServiceThreadAfterForkChild();
   ResetSnapshotWriterAfterFork();
+  ResetBackendAfterFork();
   TheRecorder().AfterForkChild();
 }
 
@@ -64,6 +88,7 @@ bool Recorder::WriteFinalReport(int exit_status, bool exit_status_known, uintptr
   // service thread's work (and remove the control socket), then hold the report lock.
   StopServiceThread();
   SpinLockHolder report_hold(report_lock_);
+  ReleaseReportReserve();
   if (options_.timeline_ms > 0) {
     // Before the leak scan maps its own memory: the RSS is the program's.
     TimelineSample last;
@@ -81,9 +106,21 @@ bool Recorder::WriteFinalReport(int exit_status, bool exit_status_known, uintptr
   OutputPath(path, sizeof(path));
   int err = WriteReportFile(*this, path, /*complete=*/true,
                             exit_status_known ? &exit_status : nullptr);
+  if (err == ENOMEM && trim_fn_ != nullptr) {
+    // Out of address space (ulimit -v): the allocator may hold freed memory (mimalloc
+    // keeps its segments); the process is ending, so have it give them back and retry.
+    trim_fn_(0);
+    err = WriteReportFile(*this, path, /*complete=*/true, exit_status_known ? &exit_status : nullptr);
+  }
   leak_classification_ = nullptr;
   ReleaseLeakClassification(&leaks);
-  if (err != 0) Warn("cannot write the report to %s (errno %d)", path, err);
+  if (err != 0) {
+    Warn("cannot write the report to %s (errno %d)", path, err);
+    char why[160];
+    FormatTo(why, sizeof(why), "heapwarden could not write its report (errno %d%s)\n", err,
+             err == ENOMEM ? ": out of memory or address space" : "");
+    WriteNoReportNote(path, why);
+  }
   return err == 0;
 }
 

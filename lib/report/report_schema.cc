@@ -92,6 +92,8 @@ constexpr Field kErrorFields[] = {
 constexpr Field kMetaFields[] = {
     {"symbolized", Kind::kBool},      {"options", Kind::kString},
     {"dropped_events", Kind::kCount}, {"untracked_frees", Kind::kCount},
+    {"program_allocator", Kind::kString}, {"foreign_frees", Kind::kCount},
+    {"deepbind_loads", Kind::kCount}, {"deepbind_rebound_slots", Kind::kCount},
     {"report_time", Kind::kSeconds},
 };
 constexpr Field kSuppressionUsedFields[] = {

@@ -100,6 +100,19 @@ void RenderCaveats(const json& report, std::ostream& out) {
   if (dropped > 0) {
     out << absl::StrFormat("  warning: %d event(s) dropped; counts are lower bounds\n", dropped);
   }
+  std::string allocator = StringField(ObjectField(report, "heapwarden"), "program_allocator");
+  if (!allocator.empty()) {
+    out << absl::StrFormat(
+        "  note: the program's malloc is %s's; what its own API allocates or frees is not seen\n",
+        allocator);
+  }
+  int64_t deepbind = IntField(ObjectField(report, "heapwarden"), "deepbind_loads");
+  if (deepbind > 0) {
+    out << absl::StrFormat(
+        "  note: %d RTLD_DEEPBIND load(s); their malloc/free were pointed at heapwarden after "
+        "loading (%d slot(s)), so what their constructors allocated is not seen\n",
+        deepbind, IntField(ObjectField(report, "heapwarden"), "deepbind_rebound_slots"));
+  }
   absl::flat_hash_map<std::string, int64_t> errors;
   std::vector<std::string> order;
   for (const json& error : ArrayField(report, "errors")) {

@@ -199,6 +199,7 @@ struct MimallocApi {
   void (*option_set)(mi_option_t, long);
 };
 MimallocApi g_mi;
+void* g_mi_handle = nullptr;
 uintptr_t g_mi_code_lo = 0;
 uintptr_t g_mi_code_span = 0;
 
@@ -258,7 +259,60 @@ bool LoadMimalloc() {
     }
   }
   g_mi = api;
+  g_mi_handle = lib;
   return true;
+}
+
+// The program's own allocator, when it is not glibc nor mimalloc itself (a library
+// with its own malloc family that the program is linked against): its blocks can reach
+// free() without passing through malloc here (its own internal calls, bound with
+// -Bsymbolic), and must go back to it. mimalloc's segment map says which blocks are
+// mimalloc's, except those over 1 GiB (backend.h), which are noted here while such an
+// allocator is present.
+bool g_foreign_next = false;
+std::atomic<uint64_t> g_foreign_frees{0};
+constexpr size_t kMiHugeBytes = size_t{256} << 20;  // well below where the map stops
+constexpr int kMaxMiHuge = 64;
+std::atomic<uintptr_t> g_mi_huge[kMaxMiHuge];
+std::atomic<bool> g_mi_huge_overflowed{false};
+
+void NoteHuge(void* p) {
+  for (int i = 0; i < kMaxMiHuge; ++i) {
+    uintptr_t expected = 0;
+    if (g_mi_huge[i].compare_exchange_strong(expected, reinterpret_cast<uintptr_t>(p))) return;
+  }
+  g_mi_huge_overflowed.store(true, std::memory_order_relaxed);
+}
+
+// A fresh block under kMiHugeBytes is always in the segment map.
+inline void* NoteIfHuge(void* p, size_t size) {
+  if (__builtin_expect(size >= kMiHugeBytes, 0) && g_foreign_next && p != nullptr &&
+      !g_mi.is_in_heap_region(p)) {
+    NoteHuge(p);
+  }
+  return p;
+}
+
+// True (and forgotten) when `p` is a noted huge mimalloc block.
+bool ForgetHuge(void* p) {
+  for (int i = 0; i < kMaxMiHuge; ++i) {
+    uintptr_t expected = reinterpret_cast<uintptr_t>(p);
+    if (g_mi_huge[i].compare_exchange_strong(expected, 0)) return true;
+  }
+  return false;
+}
+
+// Called for a block that is not glibc's: true when it belongs to the program's own
+// allocator. A huge mimalloc block stays noted (the caller frees or keeps it).
+inline bool IsForeignBlock(void* p) {
+  if (__builtin_expect(!g_foreign_next, 1) || g_mi.is_in_heap_region(p)) return false;
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  for (int i = 0; i < kMaxMiHuge; ++i) {
+    if (g_mi_huge[i].load(std::memory_order_relaxed) == a) return false;
+  }
+  // Huge blocks were lost: a block the map does not know may be one of them, and
+  // mimalloc is the old behaviour.
+  return !g_mi_huge_overflowed.load(std::memory_order_relaxed);
 }
 
 // glibc returns ENOMEM for every failed allocation; mimalloc sometimes EOVERFLOW.
@@ -269,12 +323,12 @@ inline void* Failed() {
 
 void* MiMalloc(size_t size) {
   void* p = g_mi.malloc(size);
-  return __builtin_expect(p != nullptr, 1) ? p : Failed();
+  return __builtin_expect(p != nullptr, 1) ? NoteIfHuge(p, size) : Failed();
 }
 
 void* MiCalloc(size_t count, size_t size) {
   void* p = g_mi.calloc(count, size);
-  return __builtin_expect(p != nullptr, 1) ? p : Failed();
+  return __builtin_expect(p != nullptr, 1) ? NoteIfHuge(p, count * size) : Failed();
 }
 
 // glibc's memalign accepts any alignment and rounds it up to a power of two;
@@ -290,7 +344,7 @@ void* MiMemalign(size_t alignment, size_t size) {
     alignment = pow2;
   }
   void* p = g_mi.malloc_aligned(size, alignment);
-  return p != nullptr ? p : Failed();
+  return p != nullptr ? NoteIfHuge(p, size) : Failed();
 }
 
 int MiPosixMemalign(void** out, size_t alignment, size_t size) {
@@ -333,6 +387,12 @@ void RoutedFree(void* p) {
     GlibcFree(p);
     return;
   }
+  if (__builtin_expect(IsForeignBlock(p), 0)) {
+    g_foreign_frees.fetch_add(1, std::memory_order_relaxed);
+    g_glibc.free(p);
+    return;
+  }
+  if (__builtin_expect(g_foreign_next, 0)) ForgetHuge(p);
   g_mi.free(p);
 }
 
@@ -353,13 +413,22 @@ void* RoutedRealloc(void* p, size_t size) {
     GlibcFree(p);
     return q;
   }
+  if (__builtin_expect(IsForeignBlock(p), 0)) return g_glibc.realloc(p, size);  // stays there
+  if (__builtin_expect(g_foreign_next, 0)) {
+    // A huge block may stay in place when it shrinks: note by where the result is.
+    const bool was_huge = ForgetHuge(p);
+    void* q = g_mi.realloc(p, size);
+    if (q == nullptr && was_huge) NoteHuge(p);
+    if (q != nullptr && !g_mi.is_in_heap_region(q)) NoteHuge(q);
+    return q != nullptr ? q : Failed();
+  }
   void* q = g_mi.realloc(p, size);
   return q != nullptr ? q : Failed();
 }
 
 size_t RoutedUsableSize(void* p) {
   if (p == nullptr) return 0;
-  if (IsGlibcBlock(p)) return g_glibc.malloc_usable_size(p);
+  if (IsGlibcBlock(p) || IsForeignBlock(p)) return g_glibc.malloc_usable_size(p);
   return g_mi.usable_size(p);
 }
 
@@ -436,12 +505,19 @@ Backend SelectBackend(const char* options_text, RealAllocator* real) {
     g_brk_lo = BrkLow();
   }
   void* libc = dlopen(LIBC_SO, RTLD_NOW | RTLD_NOLOAD);
-  if (libc != nullptr) g_mallinfo2 = reinterpret_cast<Mallinfo2Fn>(dlsym(libc, "mallinfo2"));
+  // glibc's figures say nothing about another allocator serving the program.
+  if (libc != nullptr && ProgramAllocatorPath()[0] == '\0') {
+    g_mallinfo2 = reinterpret_cast<Mallinfo2Fn>(dlsym(libc, "mallinfo2"));
+  }
 
   Backend wanted = BackendFromOptions(options_text);
   if (wanted == kBackendMimalloc) {
     if (LoadMimalloc()) {
       g_brk_hi.store(CurrentBrk(), std::memory_order_relaxed);
+      // Linked against libmimalloc itself, the program's free is mimalloc's: nothing
+      // to route. Any other allocator than glibc's is foreign.
+      g_foreign_next = ProgramAllocatorPath()[0] != '\0' &&
+                       reinterpret_cast<void*>(g_glibc.free) != dlsym(g_mi_handle, "free");
       // The free side first: the routed functions are right for glibc's blocks at
       // every moment, so a thread freeing meanwhile is safe either way.
       Publish(&real->free, &RoutedFree);
@@ -469,6 +545,10 @@ Backend SelectBackend(const char* options_text, RealAllocator* real) {
   Publish(&real->free, g_glibc.free);
   return kBackendSystem;
 }
+
+uint64_t ForeignFrees() { return g_foreign_frees.load(std::memory_order_relaxed); }
+
+void ResetBackendAfterFork() { g_outlier_lock.ResetAfterFork(); }
 
 Backend ActiveBackend() { return g_backend.load(std::memory_order_acquire); }
 

@@ -5,7 +5,8 @@
 // on their common path.
 //
 // How it works. The preload resolves glibc's functions at the process's first
-// allocation (real_functions.h). From then until the preload's constructor calls
+// allocation (real_functions.h; "glibc" below means the program's own allocator, which
+// is another one when the program is linked against one: real_allocator.h). From then until the preload's constructor calls
 // SelectBackend(), the allocating functions in RealAllocator are glibc's wrapped so
 // that every glibc block outside the brk heap is noted in a small table ("outliers":
 // mmap'd chunks, blocks of non-main arenas). SelectBackend() then either puts glibc's
@@ -54,6 +55,14 @@ const char* ActiveBackendName();
 // when that allocator is a separately loaded library (libmimalloc): its mmap calls
 // are the allocator's, not the program's. Cheap; false for the system backend.
 bool IsAllocatorCode(uintptr_t address);
+
+// Frees the mimalloc backend handed to the program's own allocator (one it is linked
+// against that replaces malloc, not glibc nor mimalloc) because the block was not
+// mimalloc's nor glibc's: that allocator's blocks made by its own internal calls.
+uint64_t ForeignFrees();
+
+// In a fork child: the outlier table's lock may have been held by another thread.
+void ResetBackendAfterFork();
 
 // What the serving allocator says about its own memory. Every figure is virtual
 // (address space it holds), not resident: pages it has already returned with

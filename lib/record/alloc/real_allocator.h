@@ -23,11 +23,18 @@ struct RealAllocator {
   int (*malloc_trim)(size_t);
 };
 
-// Fills `out` with glibc's own functions, looked up in libc.so.6 itself rather than
-// "the next definition": Debian's libmimalloc.so.2 exports malloc and __libc_malloc
-// too, and if it is loaded, RTLD_NEXT or a plain __libc_malloc call could bind to it.
-// Returns false (and leaves `out` untouched) if libc cannot be found.
-bool ResolveGlibcAllocator(RealAllocator* out);
+// Fills `out` with the functions the program would call without heapwarden: for each
+// name, the next definition after heapwarden's in the global search order. That is
+// glibc's, unless the program is linked against another allocator that replaces
+// malloc (libmimalloc.so.2, tcmalloc, a library with its own malloc family): then a
+// block that allocator hands out directly (mi_malloc, or a -Bsymbolic library's own
+// call to its malloc) goes back to it when the program frees it, as it would plain.
+// Returns false (and leaves `out` untouched) if a function cannot be found.
+bool ResolveRealAllocator(RealAllocator* out);
+
+// The file of the object whose malloc serves the program when it is not libc (the
+// report says so), "" when it is libc. Valid once ResolveRealAllocator() succeeded.
+const char* ProgramAllocatorPath();
 
 // dlsym(lib, name) into a typed function pointer; false when the symbol is missing.
 // (Also how backend.cc finds mimalloc's functions.)

@@ -37,6 +37,7 @@ void WriteCrashReport() {
     if (lock.TryLock()) {
       char path[4096 + 64];
       recorder.OutputPath(path, sizeof(path));
+      ReleaseReportReserve();  // the process is ending: room for the report
       WriteReportFile(recorder, path, /*complete=*/false, /*exit_status=*/nullptr);
       lock.Unlock();
       return;

@@ -9,6 +9,7 @@
 #include "common/atomic_file.h"
 #include "common/report_format.h"
 #include "record/alloc/backend.h"
+#include "record/alloc/deepbind_rebind.h"
 #include "record/base/clock.h"
 #include "record/base/log.h"
 #include "record/base/mmap_arena.h"
@@ -233,6 +234,13 @@ void WriteOwnFiguresJson(JsonBuffer& j, Recorder& r, bool complete, uint64_t now
   j.String("options", r.options_text());
   j.Uint("dropped_events", r.dropped_events());
   j.Uint("untracked_frees", r.untracked_frees());
+  // The program's own allocator, when it is not glibc (docs/reliability.md).
+  if (ProgramAllocatorPath()[0] != '\0') j.String("program_allocator", ProgramAllocatorPath());
+  j.Uint("foreign_frees", ForeignFrees());
+  // Plugins loaded with RTLD_DEEPBIND, and the allocation slots pointed back at
+  // heapwarden after them (deepbind_rebind.h).
+  j.Uint("deepbind_loads", DeepbindLoads());
+  j.Uint("deepbind_rebound_slots", DeepbindReboundSlots());
   WriteRecorderFiguresJson(j, r);
   if (g_service_figures != nullptr) g_service_figures(j, r);
   if (r.sampled()) j.String("leak_check", "off: sampled mode (leaks need mode=exact)");

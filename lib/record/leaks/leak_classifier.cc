@@ -164,13 +164,20 @@ int CollectModule(struct dl_phdr_info* info, size_t, void* data) {
 
 // Parses /proc/self/maps (read with read(2) into mmap'd memory).
 bool ReadMappings(ScratchArray<Mapping>* out) {
-  char* text = static_cast<char*>(MapPages(kMapsBufferBytes, /*reserve_only=*/true));
+  // Under ulimit -v a program that used all it could leaves little: a normal maps file
+  // fits in a megabyte.
+  size_t buffer_bytes = kMapsBufferBytes;
+  char* text = static_cast<char*>(MapPages(buffer_bytes, /*reserve_only=*/true));
+  if (text == nullptr) {
+    buffer_bytes = size_t{1} << 20;
+    text = static_cast<char*>(MapPages(buffer_bytes, /*reserve_only=*/true));
+  }
   if (text == nullptr) return false;
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
   size_t length = 0;
   if (fd >= 0) {
-    while (length + 1 < kMapsBufferBytes) {
-      ssize_t n = read(fd, text + length, kMapsBufferBytes - 1 - length);
+    while (length + 1 < buffer_bytes) {
+      ssize_t n = read(fd, text + length, buffer_bytes - 1 - length);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       length += static_cast<size_t>(n);
@@ -221,7 +228,7 @@ bool ReadMappings(ScratchArray<Mapping>* out) {
     if (m.end > m.begin) out->Push(m);
     line = *eol ? eol + 1 : eol;
   }
-  UnmapPages(text, kMapsBufferBytes);
+  UnmapPages(text, buffer_bytes);
   return true;
 }
 

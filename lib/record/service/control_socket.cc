@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -51,28 +52,39 @@ int EnsurePrivateDirectory(const char* dir) {
 // namespace sharing this directory still answers connect(). At most kMaxScan entries.
 void RemoveStaleSockets(const char* dir) {
   constexpr int kMaxScan = 256;
-  DIR* d = opendir(dir);  // allocates: the service thread's allocations are untracked
-  if (d == nullptr) return;
+  // getdents64 into a stack buffer, not opendir: the directory stream is malloc'd, and
+  // the service thread's first malloc makes glibc give it an arena of its own (64 MiB
+  // of address space, which a program under ulimit -v then cannot have).
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return;
+  alignas(8) char buf[4096];
   int scanned = 0;
-  for (dirent* e = readdir(d); e != nullptr && scanned < kMaxScan; e = readdir(d), ++scanned) {
-    uint64_t pid = 0;
-    const char* p = e->d_name;
-    while (*p >= '0' && *p <= '9') pid = pid * 10 + static_cast<uint64_t>(*p++ - '0');
-    if (p == e->d_name || strcmp(p, ".sock") != 0 || pid == 0 || pid > 0x7fffffff) continue;
-    if (kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
-    char path[128];
-    if (!ControlSocketPath(path, sizeof(path), dir, pid)) continue;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) break;
-    sockaddr_un addr = {};
-    addr.sun_family = AF_UNIX;
-    memcpy(addr.sun_path, path, strlen(path) + 1);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 && errno == ECONNREFUSED) {
-      unlink(path);
+  for (;;) {
+    long got = syscall(SYS_getdents64, dfd, buf, sizeof(buf));
+    if (got <= 0) break;
+    for (long off = 0; off < got && scanned < kMaxScan; ++scanned) {
+      const auto* e = reinterpret_cast<const struct dirent64*>(buf + off);
+      off += e->d_reclen;
+      uint64_t pid = 0;
+      const char* p = e->d_name;
+      while (*p >= '0' && *p <= '9') pid = pid * 10 + static_cast<uint64_t>(*p++ - '0');
+      if (p == e->d_name || strcmp(p, ".sock") != 0 || pid == 0 || pid > 0x7fffffff) continue;
+      if (kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+      char path[128];
+      if (!ControlSocketPath(path, sizeof(path), dir, pid)) continue;
+      int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) break;
+      sockaddr_un addr = {};
+      addr.sun_family = AF_UNIX;
+      memcpy(addr.sun_path, path, strlen(path) + 1);
+      if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 && errno == ECONNREFUSED) {
+        unlink(path);
+      }
+      close(fd);
     }
-    close(fd);
+    if (scanned >= kMaxScan) break;
   }
-  closedir(d);
+  close(dfd);
 }
 
 void Reply(int fd, const char* line) {

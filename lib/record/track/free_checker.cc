@@ -8,6 +8,7 @@
 
 #include <atomic>
 
+#include "record/alloc/real_allocator.h"
 #include "record/base/mmap_arena.h"
 #include "record/base/options.h"
 #include "record/track/recorder.h"
@@ -172,7 +173,11 @@ void InitFreeChecks(Recorder& recorder) {
   g.enabled = options.check_frees;
   g.halt = options.halt_on_error;
   if (!g.enabled) return;
-  g.untracked_checks = options.mode == kModeExact;
+  // A program linked against another allocator (libmimalloc, a library with its own
+  // malloc) gets blocks from it that never pass through malloc here (mi_malloc, the
+  // library's own calls): an unknown pointer proves nothing, and an address freed here
+  // before may have been handed out again by that allocator's own API.
+  g.untracked_checks = options.mode == kModeExact && ProgramAllocatorPath()[0] == '\0';
   g.strict_alignment = options.backend == kBackendSystem;
   const void* self = reinterpret_cast<const void*>(&InitFreeChecks);
   g.family_checks = ResolvesToSelf("_Znwm", self) && ResolvesToSelf("_Znam", self) &&

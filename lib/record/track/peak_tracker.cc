@@ -8,10 +8,10 @@
 
 namespace heapwarden::internal {
 
-bool PeakTracker::Init() {
+bool PeakTracker::Init(uint32_t max_sites) {
   for (Entry*& half : half_) {
     if (half == nullptr) {
-      half = static_cast<Entry*>(MapPages(sizeof(Entry) * SiteTable::kMaxSites, /*reserve_only=*/true));
+      half = static_cast<Entry*>(MapPages(sizeof(Entry) * max_sites, /*reserve_only=*/true));
     }
   }
   return half_[0] != nullptr && half_[1] != nullptr;

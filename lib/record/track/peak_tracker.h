@@ -36,7 +36,7 @@ class PeakTracker {
 
   // Reserves the two halves (address space only). False when mmap fails; captures
   // are then skipped and the report's peak has no sites.
-  bool Init();
+  bool Init(uint32_t max_sites = SiteTable::kMaxSites);
 
   // On the allocation path, once global live bytes have become `live`.
   bool ShouldCapture(uint64_t live) const {

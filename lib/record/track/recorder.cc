@@ -62,7 +62,7 @@ bool Recorder::Init(const char* options_text) {
   python_frames_ = options_.python_frames == kPythonFramesOn && depth_ > 1;
   InitPythonStacks(python_frames_);
   InitFreeChecks(*this);
-  if (!peak_.Init()) Warn("cannot reserve the peak buffers; the report's peak will have no sites");
+  if (!peak_.Init(sites_.capacity())) Warn("cannot reserve the peak buffers; the report's peak will have no sites");
   active_.store(true, std::memory_order_release);
   return true;
 }

@@ -26,11 +26,30 @@ bool SameFrames(const Stack& s, const uintptr_t* frames, int depth) {
 
 bool SiteTable::Init(ModuleTable* modules) {
   modules_ = modules;
-  sites_ = static_cast<Site*>(MapPages(sizeof(Site) * kMaxSites, true));
-  stacks_ = static_cast<Stack*>(MapPages(sizeof(Stack) * kMaxStacks, true));
-  site_index_ = static_cast<std::atomic<uint32_t>*>(MapPages(sizeof(uint32_t) * kIndexSize, true));
-  stack_index_ = static_cast<uint32_t*>(MapPages(sizeof(uint32_t) * kIndexSize, true));
-  if (!sites_ || !stacks_ || !site_index_ || !stack_index_) return false;
+  // Under ulimit -v the tables take about 1.5% of the limit (the peak's copies as much
+  // again), not the 500 MB they reserve otherwise.
+  static_assert(kMaxStacks == kMaxSites && kIndexSize == 2 * kMaxSites);
+  capacity_ = ScaledCapacity(kMaxSites, sizeof(Site) + sizeof(Stack) + 8 * sizeof(uint32_t),
+                             /*per_mille=*/15, /*min_entries=*/4096);
+  uint32_t index_size = 1;
+  while (index_size < 2 * capacity_) index_size *= 2;  // load factor <= 0.5
+  index_mask_ = index_size - 1;
+  sites_ = static_cast<Site*>(MapPages(sizeof(Site) * capacity_, true));
+  stacks_ = static_cast<Stack*>(MapPages(sizeof(Stack) * capacity_, true));
+  site_index_ = static_cast<std::atomic<uint32_t>*>(MapPages(sizeof(uint32_t) * index_size, true));
+  stack_index_ = static_cast<uint32_t*>(MapPages(sizeof(uint32_t) * index_size, true));
+  if (!sites_ || !stacks_ || !site_index_ || !stack_index_) {
+    // Tracking is off: the program gets back what was reserved.
+    UnmapPages(sites_, sizeof(Site) * capacity_);
+    UnmapPages(stacks_, sizeof(Stack) * capacity_);
+    UnmapPages(site_index_, sizeof(uint32_t) * index_size);
+    UnmapPages(stack_index_, sizeof(uint32_t) * index_size);
+    sites_ = nullptr;
+    stacks_ = nullptr;
+    site_index_ = nullptr;
+    stack_index_ = nullptr;
+    return false;
+  }
   // Stack 0 is empty and site 0 is the overflow site; both exist from the start so
   // that ids stored in the live table are always valid.
   stacks_[0] = Stack{0, 0, nullptr, nullptr};
@@ -44,8 +63,8 @@ uint32_t SiteTable::Intern(const uintptr_t* frames, int depth, uint32_t tag_id, 
   if (sites_ == nullptr) return kOverflowSite;
   const uint64_t stack_hash = HashFrames(frames, depth);
   const uint64_t hash = SiteHash(stack_hash, tag_id, source);
-  for (uint32_t slot = static_cast<uint32_t>(hash) & (kIndexSize - 1);;
-       slot = (slot + 1) & (kIndexSize - 1)) {
+  for (uint32_t slot = static_cast<uint32_t>(hash) & index_mask_;;
+       slot = (slot + 1) & index_mask_) {
     uint32_t id = site_index_[slot].load(std::memory_order_acquire);
     if (id == 0) break;
     const Site& s = sites_[id];
@@ -61,8 +80,8 @@ uint32_t SiteTable::Intern(const uintptr_t* frames, int depth, uint32_t tag_id, 
 uint32_t SiteTable::CreateSiteLocked(const uintptr_t* frames, int depth, uint32_t tag_id,
                                      Source source, uint64_t hash) {
   // Another thread may have created it between our probe and taking the lock.
-  uint32_t slot = static_cast<uint32_t>(hash) & (kIndexSize - 1);
-  for (;; slot = (slot + 1) & (kIndexSize - 1)) {
+  uint32_t slot = static_cast<uint32_t>(hash) & index_mask_;
+  for (;; slot = (slot + 1) & index_mask_) {
     uint32_t id = site_index_[slot].load(std::memory_order_relaxed);
     if (id == 0) break;
     const Site& s = sites_[id];
@@ -73,7 +92,7 @@ uint32_t SiteTable::CreateSiteLocked(const uintptr_t* frames, int depth, uint32_
   }
   uint32_t count = site_count_.load(std::memory_order_relaxed);
   uint32_t stack_id = InternStackLocked(frames, depth, HashFrames(frames, depth));
-  if (count >= kMaxSites || stack_id == 0) {
+  if (count >= capacity_ || stack_id == 0) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return kOverflowSite;
   }
@@ -92,14 +111,14 @@ uint32_t SiteTable::CreateSiteLocked(const uintptr_t* frames, int depth, uint32_
 uint64_t SiteTable::frames_mapped_bytes() const { return g_frames.mapped_bytes(); }
 
 uint32_t SiteTable::InternStackLocked(const uintptr_t* frames, int depth, uint64_t hash) {
-  uint32_t slot = static_cast<uint32_t>(hash) & (kIndexSize - 1);
-  for (;; slot = (slot + 1) & (kIndexSize - 1)) {
+  uint32_t slot = static_cast<uint32_t>(hash) & index_mask_;
+  for (;; slot = (slot + 1) & index_mask_) {
     uint32_t id = stack_index_[slot];
     if (id == 0) break;
     if (stacks_[id].hash == hash && SameFrames(stacks_[id], frames, depth)) return id;
   }
   uint32_t count = stack_count_.load(std::memory_order_relaxed);
-  if (count >= kMaxStacks) return 0;
+  if (count >= capacity_) return 0;
   size_t frame_bytes = sizeof(uintptr_t) * static_cast<size_t>(depth);
   auto* copy = static_cast<uintptr_t*>(g_frames.Allocate(frame_bytes));
   auto* mods = static_cast<uint32_t*>(g_frames.Allocate(sizeof(uint32_t) * static_cast<size_t>(depth)));

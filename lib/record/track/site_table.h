@@ -98,6 +98,10 @@ class SiteTable {
   // kOverflowSite (and counts a drop) when full.
   uint32_t Intern(const uintptr_t* frames, int depth, uint32_t tag_id, Source source);
 
+  // Sites (and stacks) this table can hold: kMaxSites, or fewer under a limit on
+  // address space (ScaledCapacity).
+  uint32_t capacity() const { return capacity_; }
+
   Site& site(uint32_t id) { return sites_[id]; }
   const Stack& stack(uint32_t id) const { return stacks_[id]; }
   uint32_t site_count() const { return site_count_.load(std::memory_order_acquire); }
@@ -117,6 +121,8 @@ class SiteTable {
                             uint64_t hash) ABSL_EXCLUSIVE_LOCKS_REQUIRED(insert_lock_);
 
   ModuleTable* modules_ = nullptr;
+  uint32_t capacity_ = kMaxSites;
+  uint32_t index_mask_ = kIndexSize - 1;  // a power of two >= twice the capacity, minus one
   Site* sites_ = nullptr;
   Stack* stacks_ = nullptr;
   std::atomic<uint32_t>* site_index_ = nullptr;  // 0 = empty, else site id
