@@ -44,7 +44,12 @@ bool Recorder::Init(const char* options_text) {
       return false;
     }
     InitSampler(static_cast<uint64_t>(options_.sample_bytes), static_cast<uint64_t>(options_.sample_seed));
-    if (!InitCallerTotals()) Warn("cannot reserve the per-caller totals; sampled sites stay plain estimates");
+    // Off by default: on a malloc-heavy program the per-caller table update costs more
+    // than the rest of an unsampled allocation (docs/sampling.md).
+    if (options_.caller_totals) {
+      count_callers_ = InitCallerTotals();
+      if (!count_callers_) Warn("cannot reserve the per-caller totals; sampled sites stay plain estimates");
+    }
     sampled_ = true;
   }
   depth_ = static_cast<int>(options_.depth);
@@ -63,6 +68,7 @@ bool Recorder::Init(const char* options_text) {
   python_frames_ = PythonStacksActive();
   InitFreeChecks(*this);
   if (!peak_.Init()) Warn("cannot reserve the peak buffers; the report's peak will have no sites");
+  sampled_fast_ = sampled_ && !count_callers_;
   active_.store(true, std::memory_order_release);
   return true;
 }
@@ -251,6 +257,7 @@ void Recorder::AfterForkChild() {
   is_fork_child_ = true;
   pid_ = getpid();
   if (!options_.follow_fork) {
+    sampled_fast_ = false;
     active_.store(false, std::memory_order_release);
     return;
   }

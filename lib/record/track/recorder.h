@@ -51,6 +51,12 @@ class Recorder {
   // mode=sampled: the hooks record only what SampleAllocation picks (sampler.h), and
   // hand a free to OnFree only when MaybeSampled says the block may be one of those.
   bool sampled() const { return sampled_; }
+  // mode=sampled with caller_totals=1: every allocation's immediate caller is counted
+  // exactly (caller_totals.h).
+  bool count_callers() const { return count_callers_; }
+  // True when the hooks may decide "not sampled" on their own, before calling the real
+  // allocator: mode=sampled, tracking on, no per-caller count to keep.
+  bool sampled_fast() const { return sampled_fast_; }
   // What a block counts for in the site's figures: itself in exact mode, the
   // estimate it stands for in sampled mode.
   SampleWeight WeightOfBlock(const LiveBlock& block) const {
@@ -152,6 +158,8 @@ class Recorder {
  private:
   std::atomic<bool> active_{false};
   bool sampled_ = false;
+  bool count_callers_ = false;
+  bool sampled_fast_ = false;
   SampledAddressFilter sampled_filter_;
   Options options_{};
   char options_text_[4096] = {};
