@@ -85,7 +85,7 @@ inline void* Untracked(void* p) {
   return p;
 }
 
-__attribute__((noinline)) void Record(void* p, size_t size, AllocKind kind, uintptr_t caller) {
+void Record(void* p, size_t size, AllocKind kind, uintptr_t caller) {
   RecursionGuard guard;
   ErrnoSaver saved;
   TheRecorder().OnAllocate(p, size, kind, caller);
@@ -127,14 +127,13 @@ void* MemalignImpl(size_t alignment, size_t size, AllocKind kind, uintptr_t call
   return Untracked(p);
 }
 
-// Out of line, so that a free that is not recorded (sampled mode's common case) pays
-// for no saved registers or errno.
-__attribute__((noinline)) void ForgetBlock(void* p, AllocKind kind, uintptr_t caller) {
+void ForgetBlock(void* p, AllocKind kind, uintptr_t caller) {
   RecursionGuard guard;
   ErrnoSaver saved;
   TheRecorder().OnFree(p, kind, caller);
 }
 
+// Out of line, so that sampled mode's common case (FreeImpl) saves no registers.
 __attribute__((noinline)) void FreeSlow(void* p, AllocKind kind, uintptr_t caller) {
   if (ShouldRecord() && MayBeRecorded(p)) ForgetBlock(p, kind, caller);
   g_real.free(p);

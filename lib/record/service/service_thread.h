@@ -32,6 +32,11 @@ struct ServiceTask {
   const char* name;    // for messages
   uint32_t period_ms;  // runs when at least this long has passed since its last run
   ServiceTaskFn run;
+  // Before the thread has started (see StartServiceThread), what the allocation path
+  // does when the task is due: its work if that can run inside a hook (no report, no
+  // lock held long), and true when the thread must start to do the rest. Null: the
+  // task needs the thread whenever it is due.
+  bool (*check_inline)(Recorder& recorder, const ServiceTick& tick) = nullptr;
 };
 
 inline constexpr int kMaxServiceTasks = 8;
@@ -44,9 +49,24 @@ bool RegisterServiceTask(const ServiceTask& task);
 
 // StartServiceThread()
 //
-// Starts the thread when there is anything to do (a task, or control=on). Call with
-// a RecursionGuard held: pthread_create allocates. False when no thread was started.
+// Sets the service up when there is anything to do (a task, or control=on): opens the
+// control socket and, in a program that already has threads, starts the thread. A
+// single-threaded program gets no thread until one is needed -- a thread makes glibc
+// lock its arenas on every malloc and free that misses its cache, for the rest of the
+// process -- and the allocation path checks on a coarse clock instead
+// (Recorder::ArmServiceCheck): it takes the timeline's samples itself, and starts the
+// thread when a control client waits, the program starts threads of its own, a
+// snapshot or trim is due, or RSS crosses the high-water mark. Call with a
+// RecursionGuard held: pthread_create allocates. False when there is nothing to do or
+// the thread could not start.
 bool StartServiceThread(Recorder& recorder);
+
+// EnsureServiceThread()
+//
+// Starts the thread now if the service is set up but the thread is not running (for
+// work only the thread does, such as a snapshot a hook asks for). Call with a
+// RecursionGuard held. True when the thread runs.
+bool EnsureServiceThread(Recorder& recorder);
 
 // StopServiceThread()
 //
