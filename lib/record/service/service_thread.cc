@@ -25,7 +25,9 @@
 namespace heapwarden::internal {
 namespace {
 
-ServiceTask g_tasks[kMaxServiceTasks];
+// constinit: filled from the preload's constructor, before any dynamic initializer of
+// this file would run (and wipe what it registered).
+constinit ServiceTask g_tasks[kMaxServiceTasks] = {};
 int g_task_count = 0;
 bool g_configured = false;
 ControlSocket g_control;
@@ -47,11 +49,9 @@ constexpr uint64_t kMaxSleepMs = 1000;
 bool g_control_open = false;
 // The tasks' schedule, shared by the allocation path's checks (before the thread
 // starts) and the thread (after): a task run inline is not run again at once.
-uint64_t g_next_due[kMaxServiceTasks];
+constinit uint64_t g_next_due[kMaxServiceTasks] = {};
 // Armed: the thread is wanted but not started (single-threaded program, nothing due).
 std::atomic<bool> g_armed{false};
-// How often the allocation path looks for a waiting control client while unstarted.
-constexpr uint64_t kControlPollMs = 50;
 
 void OpenControlSocket(Recorder& recorder) {
   if (g_control_open || recorder.options().control != kControlOn) return;
@@ -160,17 +160,13 @@ bool StartThreadNow(Recorder& recorder);
 // with the recorder; runs inside a hook with the recursion guard held, one thread at a
 // time). Runs the tasks that can run here (the timeline's sample), and starts the
 // thread when it is really needed: the program has threads of its own (so glibc locks
-// its arenas anyway), a control client waits, a snapshot is asked for, or a task that
-// writes a report or trims is due. Otherwise sets the next check.
+// its arenas anyway), a snapshot is asked for, or the high-water mark is crossed.
+// Otherwise sets the next check.
 void ServiceDue(Recorder& recorder, uint32_t) {
   if (!g_armed.load(std::memory_order_acquire) || g_stop.load(std::memory_order_acquire)) return;
   bool start = __libc_single_threaded == 0 ||
                g_snapshot_requested.load(std::memory_order_acquire) !=
                    g_snapshot_served.load(std::memory_order_relaxed);
-  if (!start && g_control_open && g_control.StillOurs()) {
-    pollfd p = {g_control.fd(), POLLIN, 0};
-    start = poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
-  }
   const uint64_t now = NowNs();
   if (!start) {
     ServiceTick tick = {now, 0, 0};
@@ -196,7 +192,7 @@ void ServiceDue(Recorder& recorder, uint32_t) {
     if (g_armed.exchange(false, std::memory_order_acq_rel)) StartThreadNow(recorder);
     return;
   }
-  uint64_t due = now + (g_control_open ? kControlPollMs : kMaxSleepMs) * 1000000ull;
+  uint64_t due = now + kMaxSleepMs * 1000000ull;
   for (int i = 0; i < g_task_count; ++i) {
     if (g_next_due[i] < due) due = g_next_due[i];
   }
@@ -245,8 +241,13 @@ bool StartServiceThread(Recorder& recorder) {
   for (int i = 0; i < g_task_count; ++i) g_next_due[i] = start + g_tasks[i].period_ms * 1000000ull;
   // Clients may connect from now on; until the thread starts they wait in the backlog.
   OpenControlSocket(recorder);
-  // A program with threads already pays for glibc's arena locks: nothing to save.
-  if (__libc_single_threaded == 0) return StartThreadNow(recorder);
+  // The thread starts now when something must happen while the program sleeps (the
+  // allocation path does not run then): periodic snapshots (a process killed while it
+  // sleeps must leave the last one), a trim timer, the control socket. And in a program
+  // with threads of its own, which pays for glibc's arena locks anyway.
+  bool needed_now = __libc_single_threaded == 0 || g_control_open;
+  for (int i = 0; i < g_task_count; ++i) needed_now = needed_now || g_tasks[i].check_inline == nullptr;
+  if (needed_now) return StartThreadNow(recorder);
   g_armed.store(true, std::memory_order_release);
   recorder.ArmServiceCheck(ServiceDue, NsToMsCoarse(start));
   return true;

@@ -50,15 +50,16 @@ bool RegisterServiceTask(const ServiceTask& task);
 // StartServiceThread()
 //
 // Sets the service up when there is anything to do (a task, or control=on): opens the
-// control socket and, in a program that already has threads, starts the thread. A
-// single-threaded program gets no thread until one is needed -- a thread makes glibc
-// lock its arenas on every malloc and free that misses its cache, for the rest of the
-// process -- and the allocation path checks on a coarse clock instead
-// (Recorder::ArmServiceCheck): it takes the timeline's samples itself, and starts the
-// thread when a control client waits, the program starts threads of its own, a
-// snapshot or trim is due, or RSS crosses the high-water mark. Call with a
-// RecursionGuard held: pthread_create allocates. False when there is nothing to do or
-// the thread could not start.
+// control socket, and starts the thread when something must happen while the program
+// sleeps -- periodic snapshots (snapshot_s), trim=auto, the control socket -- or the
+// program already has threads. Otherwise (timeline and high-water check only, in a
+// single-threaded program) no thread starts: a thread makes glibc lock its arenas on
+// every malloc and free that misses its cache, for the rest of the process. The
+// allocation path then checks on a coarse clock (Recorder::ArmServiceCheck): it takes
+// the timeline's samples itself, and starts the thread when the program starts
+// threads of its own, RSS crosses the high-water mark, or a free error needs a
+// snapshot. Call with a RecursionGuard held: pthread_create allocates. False when
+// there is nothing to do or the thread could not start.
 bool StartServiceThread(Recorder& recorder);
 
 // EnsureServiceThread()

@@ -183,6 +183,7 @@ bool Recorder::OnFree(void* p, AllocKind kind, uintptr_t caller, LiveBlock* forg
   const SampleWeight w = WeightOfBlock(block);
   Site& site = sites_.site(block.site);
   uint32_t now = NowMsCoarse();
+  if (__builtin_expect(now >= service_due_ms_.load(std::memory_order_relaxed), 0)) OnServiceDue(now);
   uint32_t lifetime = now > block.birth_ms ? now - block.birth_ms : 0;
   int bucket = lifetime == 0 ? 0 : 32 - __builtin_clz(lifetime);
   if (bucket >= kLifetimeBuckets) bucket = kLifetimeBuckets - 1;
