@@ -45,7 +45,7 @@ std::atomic<int> g_wake_fd{-1};
 // request or a vanished control socket is noticed.
 constexpr uint64_t kMaxSleepMs = 1000;
 
-// Whether Open succeeded (at arming, or on the thread when a fork child starts it).
+// Whether the thread's Open succeeded.
 bool g_control_open = false;
 // The tasks' schedule, shared by the allocation path's checks (before the thread
 // starts) and the thread (after): a task run inline is not run again at once.
@@ -239,13 +239,11 @@ bool StartServiceThread(Recorder& recorder) {
   g_stop.store(false, std::memory_order_release);
   const uint64_t start = NowNs();
   for (int i = 0; i < g_task_count; ++i) g_next_due[i] = start + g_tasks[i].period_ms * 1000000ull;
-  // Clients may connect from now on; until the thread starts they wait in the backlog.
-  OpenControlSocket(recorder);
   // The thread starts now when something must happen while the program sleeps (the
   // allocation path does not run then): periodic snapshots (a process killed while it
   // sleeps must leave the last one), a trim timer, the control socket. And in a program
   // with threads of its own, which pays for glibc's arena locks anyway.
-  bool needed_now = __libc_single_threaded == 0 || g_control_open;
+  bool needed_now = __libc_single_threaded == 0 || recorder.options().control == kControlOn;
   for (int i = 0; i < g_task_count; ++i) needed_now = needed_now || g_tasks[i].check_inline == nullptr;
   if (needed_now) return StartThreadNow(recorder);
   g_armed.store(true, std::memory_order_release);
