@@ -58,11 +58,13 @@ inline bool ShouldRecord() {
 }
 
 // Exact mode records every allocation. Sampled mode records the ones the sampler picks
-// (sampler.h), and counts every allocation's immediate caller exactly (no stack walk),
-// which the report uses to sharpen its estimates (caller_totals.h).
+// (sampler.h), and with caller_totals=1 counts every allocation's immediate caller
+// exactly (no stack walk), which the report uses to sharpen its estimates
+// (caller_totals.h).
 inline bool ShouldSample(size_t size, uintptr_t caller) {
-  if (!TheRecorder().sampled()) return true;
-  CountCaller(caller, size);
+  const Recorder& recorder = TheRecorder();
+  if (!recorder.sampled()) return true;
+  if (recorder.count_callers()) CountCaller(caller, size);
   return SampleAllocation(size);
 }
 
@@ -89,12 +91,27 @@ void Record(void* p, size_t size, AllocKind kind, uintptr_t caller) {
   TheRecorder().OnAllocate(p, size, kind, caller);
 }
 
-void* MallocImpl(size_t size, AllocKind kind, uintptr_t caller) {
+void* MallocSlow(size_t size, AllocKind kind, uintptr_t caller) {
   if (!EnsureRealAllocator()) return BootstrapAllocate(size);
   if (!ShouldRecord()) return Untracked(g_real.malloc(size));
   void* p = g_real.malloc(size);
   if (p != nullptr && ShouldSample(size, caller)) Record(p, size, kind, caller);
   return p;
+}
+
+// Sampled mode's common case, no sample point in this block, is decided before the
+// allocation (tcmalloc's order): a countdown subtraction and a tail call, with nothing
+// to keep across the real call. Everything else takes MallocSlow, which subtracts
+// again (the countdown was left as it was) and samples.
+inline void* MallocImpl(size_t size, AllocKind kind, uintptr_t caller) {
+  if (TheRecorder().sampled_fast() && t_state.busy == 0) {
+    const int64_t left = t_state.sample_countdown - static_cast<int64_t>(size);
+    if (__builtin_expect(left > 0, 1)) {
+      t_state.sample_countdown = left;
+      return g_real.malloc(size);
+    }
+  }
+  return MallocSlow(size, kind, caller);
 }
 
 void* MemalignImpl(size_t alignment, size_t size, AllocKind kind, uintptr_t caller) {
@@ -110,14 +127,25 @@ void* MemalignImpl(size_t alignment, size_t size, AllocKind kind, uintptr_t call
   return Untracked(p);
 }
 
-void FreeImpl(void* p, AllocKind kind, uintptr_t caller) {
-  if (p == nullptr || IsBootstrapPointer(p)) return;
-  if (ShouldRecord() && MayBeRecorded(p)) {
-    RecursionGuard guard;
-    ErrnoSaver saved;
-    TheRecorder().OnFree(p, kind, caller);
-  }
+void ForgetBlock(void* p, AllocKind kind, uintptr_t caller) {
+  RecursionGuard guard;
+  ErrnoSaver saved;
+  TheRecorder().OnFree(p, kind, caller);
+}
+
+// Out of line, so that sampled mode's common case (FreeImpl) saves no registers.
+__attribute__((noinline)) void FreeSlow(void* p, AllocKind kind, uintptr_t caller) {
+  if (ShouldRecord() && MayBeRecorded(p)) ForgetBlock(p, kind, caller);
   g_real.free(p);
+}
+
+// Inlined into each entry point: sampled mode's common case, a block no sample can
+// be, is one load from the filter and a tail call of the real free.
+__attribute__((always_inline)) inline void FreeImpl(void* p, AllocKind kind, uintptr_t caller) {
+  if (p == nullptr || IsBootstrapPointer(p)) return;
+  const Recorder& recorder = TheRecorder();
+  if (recorder.sampled_fast() && !recorder.MaybeSampled(p)) return g_real.free(p);
+  FreeSlow(p, kind, caller);
 }
 
 void* ReallocImpl(void* p, size_t size, uintptr_t caller) {

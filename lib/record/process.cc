@@ -33,7 +33,11 @@ constexpr int kErrorSnapshotWaitMs = 2000;
 // thread writes it -- the free may be in a signal handler that interrupted malloc,
 // where the report lock or the allocator's statistics could wait for ever -- and the
 // free waits a bounded time: the process is about to end.
-void SnapshotAfterFreeError(Recorder&) { WaitForSnapshot(RequestSnapshot(), kErrorSnapshotWaitMs); }
+void SnapshotAfterFreeError(Recorder& recorder) {
+  // A single-threaded program may not have its service thread yet.
+  EnsureServiceThread(recorder);
+  WaitForSnapshot(RequestSnapshot(), kErrorSnapshotWaitMs);
+}
 
 // A fork child's first allocation (the parent's service thread did not survive fork,
 // and an atfork handler is no place to start one).

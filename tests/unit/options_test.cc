@@ -39,6 +39,7 @@ TEST(OptionsTest, DefaultsAreTheTablesFirstValues) {
   EXPECT_EQ(o->mode, kModeExact);
   EXPECT_EQ(o->sample_bytes, 524288);
   EXPECT_EQ(o->sample_seed, 0);
+  EXPECT_FALSE(o->caller_totals);
   EXPECT_EQ(o->depth, 32);
   EXPECT_EQ(o->backend, kBackendSystem);
   EXPECT_EQ(o->long_lived_s, 60.0);
@@ -65,7 +66,7 @@ TEST(OptionsTest, DefaultsAreTheTablesFirstValues) {
 TEST(OptionsTest, TheTableListsEveryKeyOnceWithHelp) {
   size_t count = 0;
   const OptionInfo* table = OptionTable(&count);
-  EXPECT_EQ(count, 25u) << "a key was added or removed: update DefaultsAreTheTablesFirstValues";
+  EXPECT_EQ(count, 26u) << "a key was added or removed: update DefaultsAreTheTablesFirstValues";
   std::set<std::string> keys;
   for (size_t i = 0; i < count; ++i) {
     EXPECT_TRUE(keys.insert(table[i].key).second) << table[i].key;

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/single_threaded.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,7 +25,9 @@
 namespace heapwarden::internal {
 namespace {
 
-ServiceTask g_tasks[kMaxServiceTasks];
+// constinit: filled from the preload's constructor, before any dynamic initializer of
+// this file would run (and wipe what it registered).
+constinit ServiceTask g_tasks[kMaxServiceTasks] = {};
 int g_task_count = 0;
 bool g_configured = false;
 ControlSocket g_control;
@@ -42,6 +45,20 @@ std::atomic<int> g_wake_fd{-1};
 // request or a vanished control socket is noticed.
 constexpr uint64_t kMaxSleepMs = 1000;
 
+// Whether the thread's Open succeeded.
+bool g_control_open = false;
+// The tasks' schedule, shared by the allocation path's checks (before the thread
+// starts) and the thread (after): a task run inline is not run again at once.
+constinit uint64_t g_next_due[kMaxServiceTasks] = {};
+// Armed: the thread is wanted but not started (single-threaded program, nothing due).
+std::atomic<bool> g_armed{false};
+
+void OpenControlSocket(Recorder& recorder) {
+  if (g_control_open || recorder.options().control != kControlOn) return;
+  SpinLockHolder hold(g_control_lock);
+  if (!g_stop.load(std::memory_order_acquire)) g_control_open = g_control.Open();
+}
+
 
 // The thread's work until it is asked to stop. Returns true instead when it is the
 // process's last thread (see ServiceMain).
@@ -58,14 +75,10 @@ bool Serve(Recorder& recorder) {
   sigemptyset(&stop_signal);
   sigaddset(&stop_signal, ThreadSuspender::SuspendSignal());
   pthread_sigmask(SIG_UNBLOCK, &stop_signal, nullptr);
-  bool control = false;
-  if (recorder.options().control == kControlOn) {
-    SpinLockHolder hold(g_control_lock);
-    if (!g_stop.load(std::memory_order_acquire)) control = g_control.Open();
-  }
-  uint64_t next_due[kMaxServiceTasks];
-  const uint64_t start = NowNs();
-  for (int i = 0; i < g_task_count; ++i) next_due[i] = start + g_tasks[i].period_ms * 1000000ull;
+  OpenControlSocket(recorder);
+  bool control = g_control_open;
+  // The schedule the allocation path kept while the thread was not started.
+  uint64_t* next_due = g_next_due;
 
   while (!g_stop.load(std::memory_order_acquire)) {
     uint64_t now = NowNs();
@@ -137,15 +150,56 @@ bool RegisterServiceTask(const ServiceTask& task) {
   return true;
 }
 
-bool StartServiceThread(Recorder& recorder) {
-  if (!g_configured) {
-    g_configured = true;
-    // XDG_RUNTIME_DIR is read now, while the process has one thread.
-    g_control.Configure(getenv("XDG_RUNTIME_DIR"));
+namespace {
+
+uint32_t NsToMsCoarse(uint64_t ns) { return static_cast<uint32_t>(ns / 1000000u); }
+
+bool StartThreadNow(Recorder& recorder);
+
+// The allocation path's check while the thread is armed but not started (registered
+// with the recorder; runs inside a hook with the recursion guard held, one thread at a
+// time). Runs the tasks that can run here (the timeline's sample), and starts the
+// thread when it is really needed: the program has threads of its own (so glibc locks
+// its arenas anyway), a snapshot is asked for, or the high-water mark is crossed.
+// Otherwise sets the next check.
+void ServiceDue(Recorder& recorder, uint32_t) {
+  if (!g_armed.load(std::memory_order_acquire) || g_stop.load(std::memory_order_acquire)) return;
+  bool start = __libc_single_threaded == 0 ||
+               g_snapshot_requested.load(std::memory_order_acquire) !=
+                   g_snapshot_served.load(std::memory_order_relaxed);
+  const uint64_t now = NowNs();
+  if (!start) {
+    ServiceTick tick = {now, 0, 0};
+    bool tick_read = false;
+    for (int i = 0; i < g_task_count && !start; ++i) {
+      if (now < g_next_due[i]) continue;
+      if (g_tasks[i].check_inline == nullptr) {
+        start = true;
+        break;
+      }
+      if (!tick_read) {
+        tick.rss_bytes = ReadRssBytes();
+        tick.live_bytes = recorder.live_bytes();
+        tick_read = true;
+      }
+      start = g_tasks[i].check_inline(recorder, tick);
+      if (start) break;
+      g_next_due[i] += g_tasks[i].period_ms * 1000000ull;
+      if (g_next_due[i] <= now) g_next_due[i] = now + g_tasks[i].period_ms * 1000000ull;
+    }
   }
-  if (g_running.load(std::memory_order_acquire)) return true;
-  if (g_task_count == 0 && recorder.options().control != kControlOn) return false;
-  g_stop.store(false, std::memory_order_release);
+  if (start) {
+    if (g_armed.exchange(false, std::memory_order_acq_rel)) StartThreadNow(recorder);
+    return;
+  }
+  uint64_t due = now + kMaxSleepMs * 1000000ull;
+  for (int i = 0; i < g_task_count; ++i) {
+    if (g_next_due[i] < due) due = g_next_due[i];
+  }
+  recorder.SetServiceDue(NsToMsCoarse(due));
+}
+
+bool StartThreadNow(Recorder& recorder) {
   pthread_attr_t attr;
   if (pthread_attr_init(&attr) != 0) return false;
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -170,6 +224,37 @@ bool StartServiceThread(Recorder& recorder) {
     return false;
   }
   return true;
+}
+
+}  // namespace
+
+bool StartServiceThread(Recorder& recorder) {
+  if (!g_configured) {
+    g_configured = true;
+    // XDG_RUNTIME_DIR is read now, while the process has one thread.
+    g_control.Configure(getenv("XDG_RUNTIME_DIR"));
+  }
+  if (g_running.load(std::memory_order_acquire) || g_armed.load(std::memory_order_acquire)) return true;
+  if (g_task_count == 0 && recorder.options().control != kControlOn) return false;
+  g_stop.store(false, std::memory_order_release);
+  const uint64_t start = NowNs();
+  for (int i = 0; i < g_task_count; ++i) g_next_due[i] = start + g_tasks[i].period_ms * 1000000ull;
+  // The thread starts now when something must happen while the program sleeps (the
+  // allocation path does not run then): periodic snapshots (a process killed while it
+  // sleeps must leave the last one), a trim timer, the control socket. And in a program
+  // with threads of its own, which pays for glibc's arena locks anyway.
+  bool needed_now = __libc_single_threaded == 0 || recorder.options().control == kControlOn;
+  for (int i = 0; i < g_task_count; ++i) needed_now = needed_now || g_tasks[i].check_inline == nullptr;
+  if (needed_now) return StartThreadNow(recorder);
+  g_armed.store(true, std::memory_order_release);
+  recorder.ArmServiceCheck(ServiceDue, NsToMsCoarse(start));
+  return true;
+}
+
+bool EnsureServiceThread(Recorder& recorder) {
+  if (g_running.load(std::memory_order_acquire)) return true;
+  if (!g_armed.exchange(false, std::memory_order_acq_rel)) return false;
+  return StartThreadNow(recorder);
 }
 
 void StopServiceThread() {
@@ -205,6 +290,8 @@ bool WaitForSnapshot(uint64_t ticket, int timeout_ms) {
 
 void ServiceThreadAfterForkChild() {
   g_running.store(false, std::memory_order_relaxed);
+  g_armed.store(false, std::memory_order_relaxed);
+  g_control_open = false;
   // The parent's eventfd would wake the parent's thread; the child gets its own.
   const int wake = g_wake_fd.exchange(-1, std::memory_order_relaxed);
   if (wake >= 0) close(wake);

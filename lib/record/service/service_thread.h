@@ -32,6 +32,11 @@ struct ServiceTask {
   const char* name;    // for messages
   uint32_t period_ms;  // runs when at least this long has passed since its last run
   ServiceTaskFn run;
+  // Before the thread has started (see StartServiceThread), what the allocation path
+  // does when the task is due: its work if that can run inside a hook (no report, no
+  // lock held long), and true when the thread must start to do the rest. Null: the
+  // task needs the thread whenever it is due.
+  bool (*check_inline)(Recorder& recorder, const ServiceTick& tick) = nullptr;
 };
 
 inline constexpr int kMaxServiceTasks = 8;
@@ -44,9 +49,25 @@ bool RegisterServiceTask(const ServiceTask& task);
 
 // StartServiceThread()
 //
-// Starts the thread when there is anything to do (a task, or control=on). Call with
-// a RecursionGuard held: pthread_create allocates. False when no thread was started.
+// Sets the service up when there is anything to do (a task, or control=on): opens the
+// control socket, and starts the thread when something must happen while the program
+// sleeps -- periodic snapshots (snapshot_s), trim=auto, the control socket -- or the
+// program already has threads. Otherwise (timeline and high-water check only, in a
+// single-threaded program) no thread starts: a thread makes glibc lock its arenas on
+// every malloc and free that misses its cache, for the rest of the process. The
+// allocation path then checks on a coarse clock (Recorder::ArmServiceCheck): it takes
+// the timeline's samples itself, and starts the thread when the program starts
+// threads of its own, RSS crosses the high-water mark, or a free error needs a
+// snapshot. Call with a RecursionGuard held: pthread_create allocates. False when
+// there is nothing to do or the thread could not start.
 bool StartServiceThread(Recorder& recorder);
+
+// EnsureServiceThread()
+//
+// Starts the thread now if the service is set up but the thread is not running (for
+// work only the thread does, such as a snapshot a hook asks for). Call with a
+// RecursionGuard held. True when the thread runs.
+bool EnsureServiceThread(Recorder& recorder);
 
 // StopServiceThread()
 //

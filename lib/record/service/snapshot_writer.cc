@@ -46,9 +46,9 @@ void PeriodicSnapshotTask(Recorder& recorder, const ServiceTick& tick) {
   if (err != 0 && err != ECANCELED) Warn("cannot write a snapshot (errno %d)", err);
 }
 
-void HighWaterTask(Recorder& recorder, const ServiceTick& tick) {
+bool HighWaterCrossed(Recorder& recorder, const ServiceTick& tick) {
   const int64_t pct = recorder.options().high_water_pct;
-  if (pct <= 0) return;
+  if (pct <= 0) return false;
   if (!g_limit_known || tick.now_ns - g_limit_read_ns >= kLimitRefreshNs) {
     g_limit = ReadMemoryLimit();
     g_limit_read_ns = tick.now_ns;
@@ -62,13 +62,17 @@ void HighWaterTask(Recorder& recorder, const ServiceTick& tick) {
     g_high_water_bytes.store(mark, std::memory_order_relaxed);
   }
   const uint64_t mark = g_high_water_bytes.load(std::memory_order_relaxed);
-  if (mark == 0) return;
+  if (mark == 0) return false;
   if (tick.rss_bytes < mark) {
     // Re-arm once clearly below the mark again.
     if (tick.rss_bytes < mark - mark / 20) g_next_snapshot_rss = 0;
-    return;
+    return false;
   }
-  if (tick.rss_bytes < g_next_snapshot_rss) return;
+  return tick.rss_bytes >= g_next_snapshot_rss;
+}
+
+void HighWaterTask(Recorder& recorder, const ServiceTick& tick) {
+  if (!HighWaterCrossed(recorder, tick)) return;
   // Crossed: write now. While RSS keeps climbing, write again each time it gains
   // another 2.5% of the limit, so the last snapshot before an OOM kill is close to it.
   int err = WriteOutputSnapshot(recorder);

@@ -26,6 +26,9 @@ int WriteOutputSnapshot(Recorder& recorder);
 // The service thread's periodic tasks.
 void PeriodicSnapshotTask(Recorder& recorder, const ServiceTick& tick);  // every snapshot_s
 void HighWaterTask(Recorder& recorder, const ServiceTick& tick);          // every ~50 ms
+// The high-water task's test alone (no snapshot): true when it would write one. Also
+// what the allocation path runs before the service thread has started.
+bool HighWaterCrossed(Recorder& recorder, const ServiceTick& tick);
 
 // In a fork child: frees the writer's lock if the parent's service thread held it.
 void ResetSnapshotWriterAfterFork();

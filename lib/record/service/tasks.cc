@@ -10,6 +10,16 @@
 #include "record/track/timeline.h"
 
 namespace heapwarden::internal {
+namespace {
+
+// Before the service thread starts, the allocation path takes the timeline's samples
+// itself: a read of /proc/self/statm and the timeline's short lock.
+bool TimelineInline(Recorder& recorder, const ServiceTick& tick) {
+  TimelineTask(recorder, tick);
+  return false;
+}
+
+}  // namespace
 
 void RegisterServiceTasks(const Options& options) {
   // The high-water check reads RSS (a /proc read of a few microseconds): often enough
@@ -20,7 +30,8 @@ void RegisterServiceTasks(const Options& options) {
   }
   if (options.timeline_ms > 0) {
     uint64_t ms = static_cast<uint64_t>(options.timeline_ms);
-    RegisterServiceTask({"timeline", static_cast<uint32_t>(ms > 3600000 ? 3600000 : ms), TimelineTask});
+    RegisterServiceTask(
+        {"timeline", static_cast<uint32_t>(ms > 3600000 ? 3600000 : ms), TimelineTask, TimelineInline});
   }
   if (options.snapshot_s > 0) {
     double ms = options.snapshot_s * 1000.0;
@@ -29,7 +40,7 @@ void RegisterServiceTasks(const Options& options) {
     RegisterServiceTask({"snapshot", static_cast<uint32_t>(ms), PeriodicSnapshotTask});
   }
   if (options.high_water_pct > 0) {
-    RegisterServiceTask({"high_water", high_water_ms, HighWaterTask});
+    RegisterServiceTask({"high_water", high_water_ms, HighWaterTask, HighWaterCrossed});
   }
   RegisterAutoTrimTask(options);  // trim=auto
 }

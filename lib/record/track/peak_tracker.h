@@ -1,76 +1,101 @@
-// peak_tracker.h: what was live, per site, when live heap bytes were highest, kept to
-// within 1% of the true peak without ever copying the live table.
-// Hot path. The allocation path pays one relaxed load and a compare. Only when live
-// bytes pass the last capture by more than 1/128 (the hysteresis) does a thread try --
-// never wait -- to take the capture lock and copy every site's live counters,
-// O(sites), into the back half of an mmap'd double buffer, then publish it. Readers
-// (the report writer) copy the front half under a per-half sequence number and never
-// block a capture. Growing from 1 KiB to 1 TiB costs about 2,700 captures.
+// peak_tracker.h: what was live, per site, when live heap bytes were highest -- exactly,
+// in a program whose allocations do not race (and within the races of concurrent
+// threads otherwise).
 //
-// Why it is within 1%: after the last capture at C, live bytes never exceeded
-// C + C/128 + 64 (or another capture would have happened), so the true peak P
-// satisfies C >= (P - 64) / (1 + 1/128).
+// How. Live bytes only grow between two frees, so the state at a maximum is still the
+// state at the first free after it: that free copies it (lazily, before it changes any
+// counter), and a report taken while no free has come since the maximum copies the
+// state as it is. Only the sites whose counters changed since the last copy are copied:
+// each site notes the capture epoch it was last listed in, and the first change in a
+// new epoch puts it on the dirty list (a load and a compare per allocation and free; a
+// short lock once per site per epoch). Growing churn -- allocate two, free one -- pays
+// one copy of one or two sites per free.
+//
+// Hot path. NoteMaximum (a new maximum: one store unless already pending), MarkDirty's
+// inline test, and CaptureIfPending (one load) run inside malloc and free. A capture
+// holds the capture lock for the copy of the dirty sites. Readers (the report writer)
+// copy the buffer under its sequence number and never wait for a capture; a report
+// reads a capture that is pending by taking it first, if the lock is free.
 #ifndef HEAPWARDEN_LIB_RECORD_TRACK_PEAK_TRACKER_H_
 #define HEAPWARDEN_LIB_RECORD_TRACK_PEAK_TRACKER_H_
 
 #include <atomic>
 #include <cstdint>
 
-#include "record/track/site_table.h"
 #include "record/base/spin_lock.h"
+#include "record/track/site_table.h"
 
 namespace heapwarden::internal {
 
 class PeakTracker {
  public:
-  // Per site, at the capture.
+  // Per site, at the peak.
   struct Entry {
     uint64_t live_blocks;
     uint64_t live_bytes;
   };
   struct Capture {
-    uint64_t time_ns = 0;     // when it was taken (clock.h)
-    uint64_t live_bytes = 0;  // global live heap bytes that triggered it
+    uint64_t time_ns = 0;     // when live bytes reached the peak (clock.h)
+    uint64_t live_bytes = 0;  // global live heap bytes at the peak
     uint32_t site_count = 0;  // entries [0, site_count) are valid
   };
 
-  // Reserves the two halves (address space only). False when mmap fails; captures
-  // are then skipped and the report's peak has no sites.
-  bool Init(uint32_t max_sites = SiteTable::kMaxSites);
+  // Reserves the buffer and the dirty lists (address space only) for the sites of
+  // `sites`. False when mmap fails; captures are then skipped and the report's peak
+  // has no sites.
+  bool Init(SiteTable* sites);
 
-  // On the allocation path, once global live bytes have become `live`.
-  bool ShouldCapture(uint64_t live) const {
-    return live > next_capture_.load(std::memory_order_relaxed);
+  // Hot path, after a site's counters changed: lists the site for the next capture.
+  void MarkDirty(Site& site, uint32_t site_id) {
+    if (site.peak_epoch.load(std::memory_order_relaxed) != epoch_.load(std::memory_order_relaxed)) {
+      MarkDirtySlow(site, site_id);
+    }
   }
-  // Copies the site counters if no other thread is doing so. Never blocks.
-  void TryCapture(uint64_t live, SiteTable& sites);
+  // Hot path: live bytes reached a new maximum of `live` at `time_ns`.
+  void NoteMaximum(uint64_t live, uint64_t time_ns) {
+    peak_live_.store(live, std::memory_order_relaxed);
+    peak_time_ns_.store(time_ns, std::memory_order_relaxed);
+    if (!pending_.load(std::memory_order_relaxed)) pending_.store(true, std::memory_order_release);
+  }
+  // Hot path, before a free changes any counter: copies the state of the maximum if
+  // no free has come since it.
+  void CaptureIfPending() {
+    if (__builtin_expect(pending_.load(std::memory_order_relaxed), 0)) CaptureNow(/*wait=*/true);
+  }
 
-  // Copies the latest capture: its entries for sites [0, min(site_count, max_sites))
-  // into `out`, and its header into *capture. False when nothing was captured yet.
-  // Lock-free; retries while a capture rewrites the half it reads.
+  // Copies the peak's entries for sites [0, min(site_count, max_sites)) into `out`,
+  // and its header into *capture. False when no peak was captured. Never waits for a
+  // capture in progress (it may belong to a thread the leak scan stopped).
   bool Read(Entry* out, uint32_t max_sites, Capture* capture);
 
   uint64_t captures() const { return captures_.load(std::memory_order_relaxed); }
   // Bytes of heapwarden's own memory the buffers use (touched pages only).
   uint64_t mapped_bytes() const;
 
-  // Makes the next allocation take the capture path (used after fork, whose child
-  // also restarts the service thread from there).
-  void ForceNextCapture() { next_capture_.store(0, std::memory_order_relaxed); }
-  // In a fork child: the capture lock is free again and a half-written half is
-  // marked stable (it is not the published one, and will be rewritten before use).
+  // In a fork child: the locks are free again and a half-written buffer is marked
+  // stable (the next capture rewrites the sites it left dirty).
   void ResetAfterFork();
 
  private:
-  static uint64_t NextThreshold(uint64_t live) { return live + live / 128 + 64; }
-  bool CopyHalf(int half, Entry* out, uint32_t max_sites, Capture* capture);
+  void MarkDirtySlow(Site& site, uint32_t site_id);
+  void CaptureNow(bool wait);
+  bool CopyOut(Entry* out, uint32_t max_sites, Capture* capture);
 
-  SpinLock lock_;
-  std::atomic<uint64_t> next_capture_{0};
-  std::atomic<int> front_{0};
-  std::atomic<uint64_t> sequence_[2] = {};  // odd while that half is being written
-  Capture header_[2] = {};
-  Entry* half_[2] = {nullptr, nullptr};
+  SiteTable* sites_ = nullptr;
+  std::atomic<bool> pending_{false};
+  std::atomic<uint32_t> epoch_{1};  // sites start at epoch 0: their first change lists them
+  std::atomic<uint64_t> peak_live_{0};
+  std::atomic<uint64_t> peak_time_ns_{0};
+  SpinLock lock_;        // one capture at a time
+  SpinLock dirty_lock_;  // the dirty lists and the epoch
+  // Two lists: the one filling (sites changed in this epoch) and the one a capture
+  // copies. Each site is listed at most once per epoch, so neither overflows.
+  uint32_t* dirty_[2] = {nullptr, nullptr};
+  uint32_t dirty_count_[2] ABSL_GUARDED_BY(dirty_lock_) = {0, 0};
+  int filling_ ABSL_GUARDED_BY(dirty_lock_) = 0;
+  std::atomic<uint64_t> sequence_{0};  // odd while the buffer is being written
+  Capture header_ = {};
+  Entry* entries_ = nullptr;
   std::atomic<uint32_t> high_water_sites_{0};  // most entries ever written
   std::atomic<uint64_t> captures_{0};
 };

@@ -44,7 +44,12 @@ bool Recorder::Init(const char* options_text) {
       return false;
     }
     InitSampler(static_cast<uint64_t>(options_.sample_bytes), static_cast<uint64_t>(options_.sample_seed));
-    if (!InitCallerTotals()) Warn("cannot reserve the per-caller totals; sampled sites stay plain estimates");
+    // Off by default: on a malloc-heavy program the per-caller table update costs more
+    // than the rest of an unsampled allocation (docs/sampling.md).
+    if (options_.caller_totals) {
+      count_callers_ = InitCallerTotals();
+      if (!count_callers_) Warn("cannot reserve the per-caller totals; sampled sites stay plain estimates");
+    }
     sampled_ = true;
   }
   depth_ = static_cast<int>(options_.depth);
@@ -62,7 +67,8 @@ bool Recorder::Init(const char* options_text) {
   python_frames_ = options_.python_frames == kPythonFramesOn && depth_ > 1;
   InitPythonStacks(python_frames_);
   InitFreeChecks(*this);
-  if (!peak_.Init(sites_.capacity())) Warn("cannot reserve the peak buffers; the report's peak will have no sites");
+  if (!peak_.Init(&sites_)) Warn("cannot reserve the peak buffers; the report's peak will have no sites");
+  sampled_fast_ = sampled_ && !count_callers_;
   active_.store(true, std::memory_order_release);
   return true;
 }
@@ -95,7 +101,9 @@ void Recorder::OnAllocate(void* p, size_t size, AllocKind kind, uintptr_t caller
     t_state.last_site_tag = tag;
     t_state.last_python_signature = python_signature;
   }
-  LiveBlock block{reinterpret_cast<uintptr_t>(p), size, kind, site_id, NowMsCoarse()};
+  const uint32_t now_ms = NowMsCoarse();
+  if (__builtin_expect(now_ms >= service_due_ms_.load(std::memory_order_relaxed), 0)) OnServiceDue(now_ms);
+  LiveBlock block{reinterpret_cast<uintptr_t>(p), size, kind, site_id, now_ms};
   if (!live_.Insert(block)) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -122,28 +130,42 @@ void Recorder::CountAllocation(const LiveBlock& block) {
   // free is charged to the site's tag, so both sides must agree.
   if (site.tag_id != TagTable::kNoTag) tags_.OnAllocate(site.tag_id, w.bytes);
 
+  peak_.MarkDirty(site, block.site);
+
   const uint64_t live =
       static_cast<uint64_t>(live_bytes_.fetch_add(static_cast<int64_t>(w.bytes), std::memory_order_relaxed)) +
       w.bytes;
   uint64_t peak = peak_live_bytes_.load(std::memory_order_relaxed);
-  if (live > peak) {
-    while (live > peak &&
-           !peak_live_bytes_.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
-    }
-    peak_time_ns_.store(NowNs(), std::memory_order_relaxed);
-  }
-  if (__builtin_expect(peak_.ShouldCapture(live), 0)) OnCaptureThreshold(live);
+  if (live > peak) OnNewMaximum(live, peak);
 }
 
-__attribute__((noinline)) void Recorder::OnCaptureThreshold(uint64_t live) {
-  // A fork child's first allocation lands here (AfterForkChild forced it): start its
-  // own service thread now, outside the atfork handler, with the guard held.
-  if (service_restart_pending_.load(std::memory_order_relaxed) &&
-      service_restart_pending_.exchange(false, std::memory_order_relaxed) &&
-      fork_child_first_allocation_ != nullptr) {
-    fork_child_first_allocation_(*this);
+__attribute__((noinline)) void Recorder::OnNewMaximum(uint64_t live, uint64_t peak) {
+  while (live > peak) {
+    if (peak_live_bytes_.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
+      const uint64_t now = NowNs();
+      peak_time_ns_.store(now, std::memory_order_relaxed);
+      // The sites are copied at the next free, or by a report that comes first.
+      peak_.NoteMaximum(live, now);
+      return;
+    }
   }
-  peak_.TryCapture(live, sites_);
+}
+
+__attribute__((noinline)) void Recorder::OnServiceDue(uint32_t now_ms) {
+  // A fork child's first allocation lands here (AfterForkChild asked for it): set up
+  // its own service now, outside the atfork handler, with the guard held.
+  if (service_restart_pending_.load(std::memory_order_relaxed) &&
+      service_restart_pending_.exchange(false, std::memory_order_relaxed)) {
+    if (fork_child_first_allocation_ != nullptr) fork_child_first_allocation_(*this);
+    return;
+  }
+  uint32_t due = service_due_ms_.load(std::memory_order_relaxed);
+  // One thread runs the check; the others go on. The check sets the next due time.
+  if (now_ms < due || service_due_fn_ == nullptr ||
+      !service_due_ms_.compare_exchange_strong(due, UINT32_MAX, std::memory_order_acq_rel)) {
+    return;
+  }
+  service_due_fn_(*this, now_ms);
 }
 
 bool Recorder::OnFree(void* p, AllocKind kind, uintptr_t caller, LiveBlock* forgotten) {
@@ -153,12 +175,15 @@ bool Recorder::OnFree(void* p, AllocKind kind, uintptr_t caller, LiveBlock* forg
     CheckUntrackedFree(*this, reinterpret_cast<uintptr_t>(p), kind, caller);  // free_checker.h
     return false;
   }
+  // Live bytes are about to fall: if they were at a maximum, that state is the peak.
+  peak_.CaptureIfPending();
   if (sampled_) sampled_filter_.Remove(block.address);
   CheckTrackedFree(*this, block, kind, caller);
   if (forgotten != nullptr) *forgotten = block;
   const SampleWeight w = WeightOfBlock(block);
   Site& site = sites_.site(block.site);
   uint32_t now = NowMsCoarse();
+  if (__builtin_expect(now >= service_due_ms_.load(std::memory_order_relaxed), 0)) OnServiceDue(now);
   uint32_t lifetime = now > block.birth_ms ? now - block.birth_ms : 0;
   int bucket = lifetime == 0 ? 0 : 32 - __builtin_clz(lifetime);
   if (bucket >= kLifetimeBuckets) bucket = kLifetimeBuckets - 1;
@@ -169,6 +194,7 @@ bool Recorder::OnFree(void* p, AllocKind kind, uintptr_t caller, LiveBlock* forg
   CounterAdd(c.live_blocks, uint64_t{0} - w.blocks, owner);
   CounterAdd(c.live_bytes, uint64_t{0} - w.bytes, owner);
   CounterAdd(c.lifetime_ms_log2[bucket], uint32_t{1}, owner);
+  peak_.MarkDirty(site, block.site);
   if (site.tag_id != TagTable::kNoTag) tags_.OnFree(site.tag_id, w.bytes);
   live_bytes_.fetch_sub(static_cast<int64_t>(w.bytes), std::memory_order_relaxed);
   return true;
@@ -184,6 +210,7 @@ void Recorder::RestoreAfterFailedRealloc(const LiveBlock& block) {
   Site& site = sites_.site(block.site);
   site.shared.live_blocks.fetch_add(w.blocks, std::memory_order_relaxed);
   site.shared.live_bytes.fetch_add(w.bytes, std::memory_order_relaxed);
+  peak_.MarkDirty(site, block.site);
   if (site.tag_id != TagTable::kNoTag) tags_.OnAllocate(site.tag_id, w.bytes);
   live_bytes_.fetch_add(static_cast<int64_t>(w.bytes), std::memory_order_relaxed);
 }
@@ -248,14 +275,18 @@ void Recorder::AfterForkChild() {
   peak_.ResetAfterFork();
   timeline_.ResetAfterFork();
   report_lock_.ResetAfterFork();
+  // The parent's schedule is not the child's: its service is set up again from its
+  // first allocation (service_thread.h).
+  service_due_ms_.store(UINT32_MAX, std::memory_order_relaxed);
   is_fork_child_ = true;
   pid_ = getpid();
   if (!options_.follow_fork) {
+    sampled_fast_ = false;
     active_.store(false, std::memory_order_release);
     return;
   }
   service_restart_pending_.store(true, std::memory_order_relaxed);
-  peak_.ForceNextCapture();
+  service_due_ms_.store(0, std::memory_order_relaxed);
 }
 
 }  // namespace heapwarden::internal

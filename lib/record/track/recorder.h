@@ -51,6 +51,12 @@ class Recorder {
   // mode=sampled: the hooks record only what SampleAllocation picks (sampler.h), and
   // hand a free to OnFree only when MaybeSampled says the block may be one of those.
   bool sampled() const { return sampled_; }
+  // mode=sampled with caller_totals=1: every allocation's immediate caller is counted
+  // exactly (caller_totals.h).
+  bool count_callers() const { return count_callers_; }
+  // True when the hooks may decide "not sampled" on their own, before calling the real
+  // allocator: mode=sampled, tracking on, no per-caller count to keep.
+  bool sampled_fast() const { return sampled_fast_; }
   // What a block counts for in the site's figures: itself in exact mode, the
   // estimate it stands for in sampled mode.
   SampleWeight WeightOfBlock(const LiveBlock& block) const {
@@ -140,10 +146,20 @@ class Recorder {
   // allocation path.
   SpinLock& report_lock() { return report_lock_; }
 
-  // In a fork child that follows forks, `fn` runs at the first allocation that passes
-  // the peak check (outside any atfork handler): the orchestration restarts the
-  // service thread there.
+  // In a fork child that follows forks, `fn` runs at the child's first recorded
+  // allocation (outside any atfork handler): the orchestration sets the service up
+  // again there.
   void set_fork_child_first_allocation(void (*fn)(Recorder&)) { fork_child_first_allocation_ = fn; }
+
+  // The service layer's check from the allocation path (service_thread.h): `fn` runs
+  // on an allocating thread, with the recursion guard held, the first time the coarse
+  // clock (NowMsCoarse) reaches `due_ms`; one thread at a time, and not again until
+  // SetServiceDue names the next time.
+  void ArmServiceCheck(void (*fn)(Recorder&, uint32_t now_ms), uint32_t due_ms) {
+    service_due_fn_ = fn;
+    service_due_ms_.store(due_ms, std::memory_order_release);
+  }
+  void SetServiceDue(uint32_t due_ms) { service_due_ms_.store(due_ms, std::memory_order_release); }
 
   // Bytes of memory heapwarden itself holds for its tables (mmap'd, touched), for the
   // report's "heapwarden" object: grows with sites and live blocks, not run length.
@@ -152,6 +168,8 @@ class Recorder {
  private:
   std::atomic<bool> active_{false};
   bool sampled_ = false;
+  bool count_callers_ = false;
+  bool sampled_fast_ = false;
   SampledAddressFilter sampled_filter_;
   Options options_{};
   char options_text_[4096] = {};
@@ -180,14 +198,18 @@ class Recorder {
   PeakTracker peak_;
   Timeline timeline_;
   SpinLock report_lock_;
-  // A fork child restarts the service thread from its first allocation's capture
-  // path (peak_.ForceNextCapture), not from the atfork handler.
+  // A fork child restarts the service from its first allocation (OnServiceDue), not
+  // from the atfork handler.
   std::atomic<bool> service_restart_pending_{false};
   void (*fork_child_first_allocation_)(Recorder&) = nullptr;
+  // ArmServiceCheck: UINT32_MAX while no check is wanted, or while one runs.
+  std::atomic<uint32_t> service_due_ms_{UINT32_MAX};
+  void (*service_due_fn_)(Recorder&, uint32_t) = nullptr;
+  void OnServiceDue(uint32_t now_ms);
 
   void CountAllocation(const LiveBlock& block);
-  // The allocation path's rare branch: live bytes passed the peak capture threshold.
-  void OnCaptureThreshold(uint64_t live);
+  // The allocation path's rare branch: live bytes `live` passed the maximum `peak`.
+  void OnNewMaximum(uint64_t live, uint64_t peak);
 };
 
 // The process's recorder. Constant-initialised: usable before any constructor runs.

@@ -64,6 +64,8 @@ struct alignas(64) Site {
   uint32_t stack_id;
   uint32_t tag_id;
   Source source;
+  // The peak tracker's capture epoch this site was last listed in (peak_tracker.h).
+  std::atomic<uint32_t> peak_epoch;
   uintptr_t owner;  // thread pointer of the creating thread (thread_state.h)
   std::atomic<uint64_t> peak_live_bytes;
   alignas(64) SiteCounters owned;

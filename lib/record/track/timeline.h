@@ -1,11 +1,12 @@
 // timeline.h: live heap bytes, RSS and the largest tags over the run, sampled every
 // timeline_ms (the service thread's timeline task, service/tasks.h), in memory that does not grow with run length.
-// Service thread and report time; never the allocation path: a fixed array of kMaxSamples. When it fills, neighbouring samples are
+// The service thread, or the allocation path before that thread starts (service_thread.h), and report time: a fixed array of kMaxSamples. When it fills, neighbouring samples are
 // merged pairwise (the one with more live bytes survives, so peaks are never lost) and
 // the sampling stride doubles: a run of any length keeps between kMaxSamples/2 and
 // kMaxSamples evenly spaced points. Between stored points, the sample with the most
-// live bytes of its window is the one kept. One spin lock, taken by the service thread
-// and the report writer only, never by the allocation path.
+// live bytes of its window is the one kept. One spin lock, held for a copy: by the
+// service thread, the report writer, and -- once per timeline_ms, before the service
+// thread starts -- one allocating thread.
 #ifndef HEAPWARDEN_LIB_RECORD_TRACK_TIMELINE_H_
 #define HEAPWARDEN_LIB_RECORD_TRACK_TIMELINE_H_
 

@@ -1,7 +1,7 @@
 // peak_phases.cc: a 64 MiB structure built in one function and freed, then a smaller
 // phase (16 MiB) from another function; each phase holds its memory a while so the
 // timeline sees the rise and the fall.
-// Expected: peak ~64 MiB, at least 90% of it under build_structure; the timeline rises
+// Expected: at the peak, exactly 1024 blocks and 67108864 bytes under build_structure; the timeline rises
 // to ~64 MiB, falls, and shows the 16 MiB phase.
 #include <cstdlib>
 #include <cstring>
