@@ -166,8 +166,13 @@ static inline heapwarden_trim_result heapwarden_trim(void) {
 /* heapwarden_snapshot()
  *
  * Writes a report of the process as it is now to `path` (atomically: a reader sees the
- * old file or the new one), with "complete": false. Returns 0, or -1 when heapwarden is
- * inactive or the file cannot be written. Takes milliseconds for large tables. */
+ * old file or the new one), with "complete": false and, like the report at exit,
+ * function names and Python frames: the `heapwarden` tool symbolizes it in a helper
+ * process before this returns (a tenth of a second for a small program, about a second
+ * for a large Python one). Returns 0, or -1 when heapwarden is inactive or the file
+ * cannot be written. When the tool cannot be run, the file keeps raw addresses (every
+ * heapwarden command still reads it) and the reason is printed to stderr. Call it from
+ * a thread of the program, not from a signal handler. */
 static inline int heapwarden_snapshot(const char* path) {
   const heapwarden_api_v1* api = heapwarden_internal_api();
   return api ? api->snapshot(path) : -1;

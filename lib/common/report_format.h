@@ -10,16 +10,13 @@ namespace heapwarden {
 // The "format" member of every report.
 inline constexpr char kReportFormat[] = "heapwarden-report";
 
-// The version the report side writes: "modules", "frames" and "stacks" tables, each
-// distinct frame once (docs/reports.md).
+// The version both sides write: "modules", "frames" and "stacks" tables, each
+// distinct frame once (docs/reports.md). The record side writes it raw (native frames
+// with module and offset, "symbolized": false); `heapwarden symbolize` names them.
 inline constexpr int kReportVersion = 2;
 
-// The version the record side writes: every frame inline in every stack, raw
-// ({"address", "module", "offset"}, or {"kind": "python", ...}) until symbolized. Readers
-// accept it, raw or symbolized, and turn it into version 2 as they load it.
-inline constexpr int kRecordReportVersion = 1;
-
-// The oldest version readers accept.
+// The oldest version readers accept. Version 1, what the record side wrote before,
+// has every frame inline in every stack; readers turn it into version 2 as they load it.
 inline constexpr int kOldestReadableReportVersion = 1;
 
 // The exit status of `run --fail-on-leak`, `check`, `diff --fail-on-growth` and

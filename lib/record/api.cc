@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "record/base/proc_stats.h"
+#include "record/base/tool_runner.h"
 #include "record/track/recorder.h"
 #include "record/base/thread_state.h"
 
@@ -63,7 +64,15 @@ HW_EXPORT int heapwarden_snapshot(const char* path) {
   auto& recorder = TheRecorder();
   if (!recorder.active() || path == nullptr) return -1;
   RecursionGuard guard;
-  return recorder.WriteReport(path, /*complete=*/false) == 0 ? 0 : -1;
+  if (recorder.WriteReport(path, /*complete=*/false) != 0) return -1;
+  // A snapshot the program asks for is read by a person, as the exit report is: it gets
+  // function names the same way, from `heapwarden symbolize` in a helper process
+  // (tool_runner.h). This thread is the program's own, outside every hook, so it may
+  // spawn and wait. When the tool cannot run (it says why on stderr), the raw snapshot
+  // stays: every heapwarden command still reads it, and names it when it does.
+  const char* args[] = {"symbolize", path, nullptr};
+  heapwarden::internal::RunTool(args, -1, -1);
+  return 0;
 }
 
 HW_EXPORT int heapwarden_stats(struct heapwarden_stats* out) {

@@ -135,8 +135,10 @@ class tag(contextlib.ContextDecorator):
 def snapshot(path):
     """Writes a report of the process as it is now to ``path`` ("complete": false).
 
-    Atomic (write, then rename), mode 0600. Returns True on success, False when the
-    file cannot be written or heapwarden is inactive.
+    Like the report at exit it names functions, files and lines, Python's and native
+    (the heapwarden tool symbolizes it before this returns). Atomic (write, then
+    rename), mode 0600. Returns True on success, False when the file cannot be
+    written or heapwarden is inactive.
     """
     if _lib is None:
         return False

@@ -38,36 +38,47 @@ size_t Utf8SequenceLength(const char* s, size_t n) {
   return len;
 }
 
+bool NeedsNoEscape(unsigned char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }
+
 }  // namespace
 
 JsonBuffer::~JsonBuffer() {
-  if (data_ != nullptr) munmap(data_, capacity_);
+  if (data_ != nullptr) munmap(data_, mapped_);
 }
 
-void JsonBuffer::Raw(const char* s, size_t n) {
+void JsonBuffer::RawSlow(const char* s, size_t n) {
+  // A failed buffer has no room (capacity_ == size_), so every write comes here and stops.
   if (!ok_) return;
   if (size_ + n > capacity_) {
     size_t capacity = capacity_ ? capacity_ : (1 << 20);
     while (capacity < size_ + n) capacity *= 2;
     void* grown = data_ == nullptr
                       ? mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-                      : mremap(data_, capacity_, capacity, MREMAP_MAYMOVE);
+                      : mremap(data_, mapped_, capacity, MREMAP_MAYMOVE);
     if (grown == MAP_FAILED) {
       ok_ = false;
+      capacity_ = size_;
       return;
     }
     data_ = static_cast<char*>(grown);
-    capacity_ = capacity;
+    mapped_ = capacity_ = capacity;
   }
   memcpy(data_ + size_, s, n);
   size_ += n;
 }
 
-void JsonBuffer::Raw(const char* s) { Raw(s, strlen(s)); }
-
 void JsonBuffer::Escaped(const char* s, size_t n) {
   Char('"');
   for (size_t i = 0; i < n; ++i) {
+    // A run of bytes that need no escape (paths, names: nearly all of them) is copied
+    // at once.
+    size_t run = i;
+    while (run < n && NeedsNoEscape(static_cast<unsigned char>(s[run]))) ++run;
+    if (run > i) {
+      Raw(s + i, run - i);
+      i = run;
+      if (i == n) break;
+    }
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c == '"' || c == '\\') {
       Char('\\');
@@ -142,10 +153,29 @@ void JsonBuffer::StringN(const char* key, const char* value, size_t len) {
   Escaped(value, len);
 }
 
+// Two digits at a time from a table: a report of a Python program has a million
+// numbers (frame ids, counters), and a division per digit showed in its profile.
 void JsonBuffer::UnsignedDigits(uint64_t v) {
+  static constexpr char kPairs[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+      "8081828384858687888990919293949596979899";
   char digits[kMaxDecimalDigits];
-  const int n = DecimalDigits(v, digits);
-  for (int i = 0; i < n; ++i) Char(digits[i]);
+  char* end = digits + sizeof(digits);
+  char* p = end;
+  while (v >= 100) {
+    const uint64_t pair = v % 100;
+    v /= 100;
+    p -= 2;
+    memcpy(p, kPairs + 2 * pair, 2);
+  }
+  if (v >= 10) {
+    p -= 2;
+    memcpy(p, kPairs + 2 * v, 2);
+  } else {
+    *--p = static_cast<char>('0' + v);
+  }
+  Raw(p, static_cast<size_t>(end - p));
 }
 
 void JsonBuffer::Uint(const char* key, uint64_t value) {
@@ -193,15 +223,18 @@ void JsonBuffer::Seconds(const char* key, double seconds) {
 
 void JsonBuffer::Hex(const char* key, uint64_t value) {
   Prefix(key);
+  // Filled from the end: "0x", up to 16 digits, the closing quote.
   char text[20];
-  int n = 0;
+  size_t start = sizeof(text) - 1;
+  text[start] = '"';
   do {
-    text[n++] = "0123456789abcdef"[value & 15];
+    text[--start] = "0123456789abcdef"[value & 15];
     value >>= 4;
   } while (value != 0);
-  Raw("\"0x", 3);
-  while (n > 0) Char(text[--n]);
-  Char('"');
+  text[--start] = 'x';
+  text[--start] = '0';
+  text[--start] = '"';
+  Raw(text + start, sizeof(text) - start);
 }
 
 }  // namespace heapwarden::internal

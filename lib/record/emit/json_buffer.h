@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace heapwarden::internal {
 
@@ -41,16 +42,33 @@ class JsonBuffer {
   bool ok() const { return ok_; }
 
  private:
-  void Raw(const char* s, size_t n);
-  void Raw(const char* s);
-  void Char(char c) { Raw(&c, 1); }
+  // The text is built a byte or a few at a time (a report of a Python program has
+  // millions of numbers): the common case, room in the buffer, stays inline.
+  void Raw(const char* s, size_t n) {
+    if (n <= capacity_ - size_) {
+      memcpy(data_ + size_, s, n);
+      size_ += n;
+    } else {
+      RawSlow(s, n);
+    }
+  }
+  void Raw(const char* s) { Raw(s, strlen(s)); }
+  void Char(char c) {
+    if (size_ < capacity_) {
+      data_[size_++] = c;
+    } else {
+      RawSlow(&c, 1);
+    }
+  }
+  void RawSlow(const char* s, size_t n);  // grows the buffer first
   void Escaped(const char* s, size_t n);
   void Prefix(const char* key);
   void UnsignedDigits(uint64_t v);
 
   char* data_ = nullptr;
   size_t size_ = 0;
-  size_t capacity_ = 0;
+  size_t capacity_ = 0;  // room for the text: mapped_, or size_ once a mapping failed
+  size_t mapped_ = 0;
   bool ok_ = true;
   // One bit per nesting level: does the current container already have a member?
   uint64_t has_member_ = 0;

@@ -1,7 +1,7 @@
 // leak_window_report.cc: see leak_window_report.h. Record side.
 //
-// The layout is report version 1 (frames inline in their stacks), which the tool keeps
-// reading; only the sections `heapwarden check` needs are filled.
+// The layout is the report's (version 2, stack_tables.h); only the sections
+// `heapwarden check` needs are filled.
 #include "record/emit/leak_window_report.h"
 
 #include <unistd.h>
@@ -9,11 +9,12 @@
 #include <cerrno>
 
 #include "record/emit/json_buffer.h"
-#include "record/emit/report_sections.h"
+#include "record/emit/stack_tables.h"
 #include "record/leaks/leak_classifier.h"
 #include "record/base/mmap_arena.h"
 #include "record/track/recorder.h"
 #include "common/atomic_file.h"
+#include "common/report_format.h"
 
 namespace heapwarden::internal {
 namespace {
@@ -38,8 +39,8 @@ int WriteLeakWindowReport(Recorder& r, const LeakClassification& c, const char* 
 
   JsonBuffer j;
   j.BeginObject();
-  j.String("format", "heapwarden-report");
-  j.Uint("version", 1);
+  j.String("format", kReportFormat);
+  j.Uint("version", kReportVersion);
   j.BeginObject("process");
   j.Int("pid", getpid());
   j.BeginArray("argv");
@@ -69,13 +70,9 @@ int WriteLeakWindowReport(Recorder& r, const LeakClassification& c, const char* 
     const uint32_t stack_id = sites.site(id).stack_id;
     if (SiteLeaks(c, id) && stack_id < stack_count) used[stack_id / 8] |= 1 << (stack_id % 8);
   }
-  j.BeginArray("stacks");
-  for (uint32_t stack_id = 0; stack_id < stack_count; ++stack_id) {
-    if ((used[stack_id / 8] & (1 << (stack_id % 8))) == 0) continue;
-    WriteStackJson(j, r, stack_id);
-  }
-  j.EndArray();
+  const bool tables_written = WriteStackTablesJson(j, r, stack_count, /*include_zero=*/true, used);
   UnmapPages(used, used_bytes);
+  if (!tables_written) return ENOMEM;
 
   j.BeginArray("sites");
   for (uint32_t id = 0; id < c.site_count; ++id) {

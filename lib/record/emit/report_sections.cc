@@ -6,7 +6,6 @@
 #include "record/base/clock.h"
 #include "record/emit/json_buffer.h"
 #include "record/base/mmap_arena.h"
-#include "record/track/python_frame_table.h"
 #include "record/track/recorder.h"
 
 namespace heapwarden::internal {
@@ -160,44 +159,6 @@ void WriteRecorderFiguresJson(JsonBuffer& j, Recorder& r) {
   j.Uint("peak_captures", r.peak().captures());
   j.Seconds("timeline_interval_s",
             static_cast<double>(r.options().timeline_ms) * r.timeline().stride() / 1000.0);
-}
-
-namespace {
-
-// A Python frame (python_frame_table.h): named at record time, so no address.
-void WritePythonFrame(JsonBuffer& j, uintptr_t frame) {
-  const PythonFrameInfo* info = PythonFrameAt(PythonFrameId(frame));
-  j.BeginObject();
-  j.String("kind", "python");
-  j.String("function", info != nullptr ? info->function : "??");
-  j.String("file", info != nullptr ? info->file : "??");
-  j.Int("line", info != nullptr ? info->line : 0);
-  j.EndObject();
-}
-
-}  // namespace
-
-void WriteStackJson(JsonBuffer& j, Recorder& r, uint32_t id) {
-  SiteTable& sites = r.sites();
-  ModuleTable& modules = r.modules();
-  const Stack& st = sites.stack(id);
-  j.BeginObject();
-  j.Uint("id", id);
-  j.BeginArray("frames");
-  for (uint32_t f = 0; f < st.depth; ++f) {
-    if (IsPythonFrame(st.frames[f])) {
-      WritePythonFrame(j, st.frames[f]);
-      continue;
-    }
-    const Module& m = modules.at(st.modules[f]);
-    j.BeginObject();
-    j.Hex("address", st.frames[f]);
-    j.String("module", m.path);
-    j.Uint("offset", st.frames[f] - m.load_bias);
-    j.EndObject();
-  }
-  j.EndArray();
-  j.EndObject();
 }
 
 }  // namespace heapwarden::internal

@@ -13,10 +13,6 @@ namespace heapwarden::internal {
 class JsonBuffer;
 class Recorder;
 
-// One element of "stacks": {"id", "frames": [...]}, native frames raw (address,
-// module, offset) and Python frames named ({"kind": "python", function, file, line}).
-void WriteStackJson(JsonBuffer& j, Recorder& r, uint32_t id);
-
 // "tags": [{"tag", "allocations", "bytes_allocated", "live_bytes", "peak_live_bytes",
 //           "total_allocations", "total_bytes_allocated", "total_live_bytes",
 //           "total_peak_live_bytes"}]: the tag's own figures, and its totals with every

@@ -19,6 +19,7 @@
 #include "record/emit/json_buffer.h"
 #include "record/emit/memory_view.h"
 #include "record/emit/report_sections.h"
+#include "record/emit/stack_tables.h"
 #include "record/leaks/leak_classifier.h"
 #include "record/track/mapped_regions.h"
 #include "record/track/recorder.h"
@@ -131,16 +132,6 @@ void WriteTotalsJson(JsonBuffer& j, Recorder& r, const HeapTotals& totals) {
     j.Uint("trimmable_bytes", view.trimmable_bytes);
   }
   j.EndObject();
-}
-
-void WriteStacksJson(JsonBuffer& j, Recorder& r) {
-  SiteTable& sites = r.sites();
-  const uint32_t stack_count = sites.stack_count();
-  j.BeginArray("stacks");
-  for (uint32_t id = sites.site(0).allocations() ? 0 : 1; id < stack_count; ++id) {
-    WriteStackJson(j, r, id);
-  }
-  j.EndArray();
 }
 
 void WriteSitesJson(JsonBuffer& j, Recorder& r, const HeapTotals& totals) {
@@ -261,10 +252,9 @@ int WriteReportFile(Recorder& r, const char* path, bool complete, const int* exi
 
   j.BeginObject();
   j.String("format", kReportFormat);
-  j.Uint("version", kRecordReportVersion);
+  j.Uint("version", kReportVersion);
   WriteProcess(j, r, complete, exit_status);
   WriteTotalsJson(j, r, totals);
-  WriteStacksJson(j, r);
   WriteSitesJson(j, r, totals);
   WriteTagsJson(j, r);
   // Leaks only in the final report: classifying needs the other threads stopped, so a
@@ -282,6 +272,14 @@ int WriteReportFile(Recorder& r, const char* path, bool complete, const int* exi
   j.BeginArray("errors");
   WriteErrorsJson(j, r);
   j.EndArray();
+  // The stacks come after every section that names one: in a running process a site
+  // may appear between two reads, and its stack is interned before it, so a count
+  // read now covers every stack written above.
+  SiteTable& sites = r.sites();
+  if (!WriteStackTablesJson(j, r, sites.stack_count(), sites.site(0).allocations() != 0,
+                            /*wanted=*/nullptr)) {
+    return ENOMEM;
+  }
   WriteOwnFiguresJson(j, r, complete, now_ns);
   j.EndObject();
   j.Newline();

@@ -1,5 +1,6 @@
-// report_writer.h: turns the recorder's tables into the report (the raw version: frames
-// carry module and offset, no symbols; `heapwarden symbolize` adds the rest).
+// report_writer.h: turns the recorder's tables into the report, version 2, raw: native
+// frames carry module and offset, no symbols (`heapwarden symbolize` adds the rest);
+// Python frames are named already (stack_tables.h).
 // Calling context: report time -- a snapshot from the service thread or the API, or
 // the final report at exit with the leak classification done -- always with the
 // recorder's report lock held (Recorder::WriteReport takes it); never inside malloc.

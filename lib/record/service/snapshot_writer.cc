@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "record/base/log.h"
+#include "record/emit/heap_totals.h"
 #include "record/service/memory_limit.h"
 #include "record/track/recorder.h"
 #include "record/emit/report_writer.h"
@@ -25,6 +26,37 @@ uint64_t g_limit_read_ns = 0;  // when g_limit was last read
 bool g_limit_known = false;
 uint64_t g_next_snapshot_rss = 0;  // 0: armed at the mark itself
 
+// What the last periodic snapshot showed, to tell whether the next would say anything
+// new. Service thread only.
+struct SnapshotStamp {
+  uint64_t allocations;
+  uint64_t frees;
+  uint64_t mapped_live_bytes;
+  uint32_t stacks;
+  int trims;
+  uint64_t rss_bytes;
+};
+SnapshotStamp g_last_stamp{};
+bool g_last_stamp_valid = false;
+
+// RSS moves a little with nothing allocated (page cache, the kernel's accounting):
+// within this much it is the same state.
+constexpr uint64_t kSameRssBytes = 1 << 20;
+
+SnapshotStamp StampOf(Recorder& recorder, const ServiceTick& tick) {
+  const HeapTotals totals(recorder);
+  return SnapshotStamp{totals.allocations(),          totals.frees(),
+                       totals.mapped_live_bytes(),    recorder.sites().stack_count(),
+                       recorder.trim_count(),         tick.rss_bytes};
+}
+
+bool SameState(const SnapshotStamp& a, const SnapshotStamp& b) {
+  const uint64_t rss_change = a.rss_bytes > b.rss_bytes ? a.rss_bytes - b.rss_bytes : b.rss_bytes - a.rss_bytes;
+  return a.allocations == b.allocations && a.frees == b.frees &&
+         a.mapped_live_bytes == b.mapped_live_bytes && a.stacks == b.stacks && a.trims == b.trims &&
+         rss_change < kSameRssBytes;
+}
+
 // The limit is re-read every second: a program may be moved into a cgroup, or have
 // its limit changed, while it runs.
 constexpr uint64_t kLimitRefreshNs = 1000000000ull;
@@ -42,8 +74,14 @@ int WriteOutputSnapshot(Recorder& recorder) {
 }
 
 void PeriodicSnapshotTask(Recorder& recorder, const ServiceTick& tick) {
+  // An idle process (a notebook kernel between cells, a server waiting) would rewrite
+  // the same report every snapshot_s for hours: the file on disk already says it.
+  const SnapshotStamp stamp = StampOf(recorder, tick);
+  if (g_last_stamp_valid && SameState(stamp, g_last_stamp)) return;
   int err = WriteOutputSnapshot(recorder);
   if (err != 0 && err != ECANCELED) Warn("cannot write a snapshot (errno %d)", err);
+  g_last_stamp = stamp;
+  g_last_stamp_valid = err == 0;
 }
 
 bool HighWaterCrossed(Recorder& recorder, const ServiceTick& tick) {
@@ -80,7 +118,10 @@ void HighWaterTask(Recorder& recorder, const ServiceTick& tick) {
   g_next_snapshot_rss = tick.rss_bytes + g_limit.bytes / 40;
 }
 
-void ResetSnapshotWriterAfterFork() { g_source_lock.ResetAfterFork(); }
+void ResetSnapshotWriterAfterFork() {
+  g_source_lock.ResetAfterFork();
+  g_last_stamp_valid = false;  // the child's output path has no snapshot yet
+}
 
 uint64_t MemoryLimitBytes() { return g_limit_bytes.load(std::memory_order_relaxed); }
 

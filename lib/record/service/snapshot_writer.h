@@ -24,7 +24,9 @@ struct ServiceTick;
 int WriteOutputSnapshot(Recorder& recorder);
 
 // The service thread's periodic tasks.
-void PeriodicSnapshotTask(Recorder& recorder, const ServiceTick& tick);  // every snapshot_s
+// Every snapshot_s; skipped while the process is idle (no allocation, free, trim or
+// new stack, RSS within 1 MiB) since the last one it wrote.
+void PeriodicSnapshotTask(Recorder& recorder, const ServiceTick& tick);
 void HighWaterTask(Recorder& recorder, const ServiceTick& tick);          // every ~50 ms
 // The high-water task's test alone (no snapshot): true when it would write one. Also
 // what the allocation path runs before the service thread has started.

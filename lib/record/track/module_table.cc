@@ -42,7 +42,10 @@ void ModuleTable::OnModulesUnloaded() {
 }
 
 uint32_t ModuleTable::Resolve(uintptr_t pc) {
-  if (modules_ == nullptr) return kUnknownModule;
+  // The top half of the address space is the kernel's: no module holds such an address.
+  // A Python frame's id is stored that way (python_frame_table.h), and every frame of
+  // a new Python stack is resolved here; without this each would scan every module.
+  if (modules_ == nullptr || static_cast<intptr_t>(pc) < 0) return kUnknownModule;
   uint32_t generation = generation_.load(std::memory_order_relaxed);
   uint32_t count = count_.load(std::memory_order_relaxed);
   // Consecutive frames of a stack are usually in the same few modules.

@@ -449,13 +449,15 @@ int MergePythonFrames(uintptr_t* frames, int depth, bool native_complete, const 
     bool closed = false;
     while (p < chain.count) {
       const int k = p++;
-      if (chain.instr[k] >= 0) {
+      // Past `max_depth` the rest of the group is walked to its entry frame but not
+      // looked up: nothing keeps those frames.
+      if (chain.instr[k] >= 0 && n < max_depth) {
         const uint32_t id = InternPythonFrame(chain.code[k], chain.instr[k]);
         if (id == 0) {
           g_unreadable.fetch_add(1, std::memory_order_relaxed);
           return depth;
         }
-        if (n < max_depth) out[n++] = kPythonFrameTag | id;
+        out[n++] = kPythonFrameTag | id;
       }
       if (chain.entry[k]) {
         closed = true;
