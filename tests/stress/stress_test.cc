@@ -161,7 +161,9 @@ TEST(DlopenStorm, LeaksAttributedToTheUnloadedLibrary) {
       EXPECT_NE(std::find(storm.begin(), storm.end(), &leak), storm.end())
           << "not the library's: " << DescribeLeak(*report, leak);
     }
-    EXPECT_LT((*report)["modules"].size(), 32u) << how;
+    // Far fewer than the 200 loads: the module table does not grow by one per load (the
+    // program's libraries, and the mimalloc backend's, make about 33).
+    EXPECT_LT((*report)["modules"].size(), 64u) << how;
   }
 }
 
