@@ -33,9 +33,11 @@ constexpr int kErrorSnapshotWaitMs = 2000;
 // thread writes it -- the free may be in a signal handler that interrupted malloc,
 // where the report lock or the allocator's statistics could wait for ever -- and the
 // free waits a bounded time: the process is about to end.
-void SnapshotAfterFreeError(Recorder& recorder) {
-  // A single-threaded program may not have its service thread yet.
-  EnsureServiceThread(recorder);
+void SnapshotAfterFreeError(Recorder&) {
+  // No thread is started for it here: pthread_create allocates (the new thread's TLS),
+  // and this free may be in a signal handler that interrupted malloc. Without a service
+  // thread (snapshot_s=0, control=off, one thread) the error waits for the exit or
+  // crash report, which lists it too.
   WaitForSnapshot(RequestSnapshot(), kErrorSnapshotWaitMs);
 }
 
