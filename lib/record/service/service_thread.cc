@@ -251,12 +251,6 @@ bool StartServiceThread(Recorder& recorder) {
   return true;
 }
 
-bool EnsureServiceThread(Recorder& recorder) {
-  if (g_running.load(std::memory_order_acquire)) return true;
-  if (!g_armed.exchange(false, std::memory_order_acq_rel)) return false;
-  return StartThreadNow(recorder);
-}
-
 void StopServiceThread() {
   g_stop.store(true, std::memory_order_release);
   SpinLockHolder hold(g_control_lock);

@@ -62,13 +62,6 @@ bool RegisterServiceTask(const ServiceTask& task);
 // there is nothing to do or the thread could not start.
 bool StartServiceThread(Recorder& recorder);
 
-// EnsureServiceThread()
-//
-// Starts the thread now if the service is set up but the thread is not running (for
-// work only the thread does, such as a snapshot a hook asks for). Call with a
-// RecursionGuard held. True when the thread runs.
-bool EnsureServiceThread(Recorder& recorder);
-
 // StopServiceThread()
 //
 // At exit: removes the control socket (if this process made it) and asks the thread
