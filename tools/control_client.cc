@@ -2,6 +2,7 @@
 #include "control_client.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -16,15 +17,18 @@
 #include <sstream>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/control_protocol.h"
+#include "temp_dir.h"
 
 namespace heapwarden::tools {
 namespace {
 
+using internal::ControlAbstractPrefix;
 using internal::ControlDirectory;
 using internal::ControlSocketPath;
 
@@ -71,6 +75,61 @@ std::vector<std::string> CandidateSockets(pid_t pid) {
     if (!seen) paths.emplace_back(path);
   }
   return paths;
+}
+
+// The abstract control sockets (control_protocol.h) named for `pid` and our uid, as
+// /proc/net/unix shows them ("@heapwarden/UID/PID.RANDOM"). Anyone can bind such a
+// name: the listener's credentials are checked after connecting.
+std::vector<std::string> AbstractSockets(pid_t pid) {
+  char prefix[96];
+  std::vector<std::string> names;
+  if (!ControlAbstractPrefix(prefix, sizeof(prefix), geteuid(), static_cast<uint64_t>(pid))) {
+    return names;
+  }
+  const std::string wanted = absl::StrCat("@", prefix);
+  std::ifstream in("/proc/net/unix");
+  std::string line;
+  while (std::getline(in, line) && names.size() < 16) {
+    size_t at = line.rfind(' ');
+    if (at == std::string::npos) continue;
+    std::string name = line.substr(at + 1);
+    if (absl::StartsWith(name, wanted) && name.size() == wanted.size() + 16) names.push_back(name);
+  }
+  return names;
+}
+
+// Connects to a socket path, or to an abstract name given as "@name". Returns the
+// descriptor, or -1 with errno set.
+int ConnectTo(const std::string& name) {
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (name.empty() || name.size() >= sizeof(addr.sun_path)) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  std::memcpy(addr.sun_path, name.c_str(), name.size() + 1);
+  socklen_t len = sizeof(addr);
+  if (name[0] == '@') {
+    addr.sun_path[0] = '\0';
+    len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size());
+  }
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    int err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+  }
+  return fd;
+}
+
+// True when the process listening at the other end of `fd` is `pid`, run by us.
+bool PeerIs(int fd, pid_t pid) {
+  ucred peer = {};
+  socklen_t peer_len = sizeof(peer);
+  return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) == 0 && peer.pid == pid &&
+         peer.uid == geteuid();
 }
 
 // A socket file we may trust: in a directory owned by us with no group/other access.
@@ -176,12 +235,16 @@ absl::StatusOr<std::string> ControlRequest(pid_t pid, const std::string& request
       break;
     }
   }
-  if (socket_path.empty()) {
+  std::vector<std::string> abstract = socket_path.empty() ? AbstractSockets(pid) : std::vector<std::string>();
+  if (socket_path.empty() && abstract.empty()) {
     // `heapwarden run`'s own pid is a common mistake: name the tracked child instead.
     if (ProcessName(pid) == "heapwarden") {
       std::ifstream children(absl::StrCat("/proc/", pid, "/task/", pid, "/children"));
       std::string child;
-      if (children >> child) {
+      // Not the watcher that removes run's temporary directory (temp_dir.h).
+      while (children >> child && ProcessName(std::stoi(child)) == kWatcherName) {
+      }
+      if (!child.empty() && ProcessName(std::stoi(child)) != kWatcherName) {
         return absl::NotFoundError(absl::StrCat(
             "process ", pid, " is the heapwarden tool itself; the process it tracks is ", child));
       }
@@ -191,24 +254,43 @@ absl::StatusOr<std::string> ControlRequest(pid_t pid, const std::string& request
                        "under `heapwarden run`, with control=on)"));
   }
   if (ProcessStopped(pid)) return StoppedError(pid);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    int err = errno;
-    close(fd);
-    if (err == ECONNREFUSED || err == ENOENT) {
-      // Nobody listens: the process exec'd a program without heapwarden, or the
-      // socket outlived a process whose pid was reused.
-      unlink(socket_path.c_str());
-      return absl::UnavailableError(absl::StrCat(
-          Describe(pid), " no longer serves heapwarden (stale control socket ", socket_path,
-          " removed)"));
+  int fd = -1;
+  if (!socket_path.empty()) {
+    fd = ConnectTo(socket_path);
+    if (fd < 0) {
+      int err = errno;
+      if (err == ECONNREFUSED || err == ENOENT) {
+        // Nobody listens: the process exec'd a program without heapwarden, or the
+        // socket outlived a process whose pid was reused.
+        unlink(socket_path.c_str());
+        return absl::UnavailableError(absl::StrCat(
+            Describe(pid), " no longer serves heapwarden (stale control socket ", socket_path,
+            " removed)"));
+      }
+      return absl::UnavailableError(
+          absl::StrCat("cannot connect to ", socket_path, ": ", std::strerror(err)));
     }
-    return absl::UnavailableError(
-        absl::StrCat("cannot connect to ", socket_path, ": ", std::strerror(err)));
+  } else {
+    for (const std::string& name : abstract) {
+      fd = ConnectTo(name);
+      if (fd >= 0 && PeerIs(fd, pid)) {
+        socket_path = name;
+        break;
+      }
+      if (fd >= 0) close(fd);
+      fd = -1;
+    }
+    if (fd < 0) {
+      return absl::UnavailableError(
+          absl::StrCat(Describe(pid), " does not answer on its control socket ", abstract[0]));
+    }
+  }
+  // Whoever made the socket file, the listener must be the process asked for, run by
+  // the same user.
+  if (!PeerIs(fd, pid)) {
+    close(fd);
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the control socket ", socket_path, " is not served by process ", pid, " of this user"));
   }
   std::string reply;
   bool stopped = false;
