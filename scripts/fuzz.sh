@@ -55,7 +55,7 @@ for target in "${targets[@]}"; do
     grep -m5 -E "ERROR|SUMMARY|runtime error" "$log" || tail -20 "$log"
     status=1
   else
-    grep -E "^#[0-9]+ *DONE" "$log" | tail -1 || true
+    grep -E "^Done [0-9]+ runs" "$log" | tail -1 || true
   fi
 done
 exit $status

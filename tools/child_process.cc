@@ -171,7 +171,10 @@ absl::StatusOr<ChildResult> SpawnAndWait(const std::vector<std::string>& argv,
 
   int status = 0;
   if (signal_pipe < 0 || !WaitForwarding(pid, signal_fds[0], before_forward, &status)) {
-    signal_pipe = -1;  // the handler forwards by itself
+    signal_pipe = -1;  // the handler forwards by itself from now on
+    unsigned char early[64];
+    ssize_t n = signal_fds[0] >= 0 ? read(signal_fds[0], early, sizeof early) : 0;
+    for (ssize_t i = 0; i < n; ++i) kill(pid, early[i]);
     while (waitpid(pid, &status, 0) < 0) {
       if (errno != EINTR) {
         status = 0;
