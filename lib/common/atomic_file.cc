@@ -98,6 +98,31 @@ int OpenDirectoryOf(const char* path, const char** base) {
   return fd;
 }
 
+// /dev/stdout, /dev/fd/3, /proc/self/fd/1: names of the process's own streams, in
+// directories only root can write in, whose links are followed.
+bool IsStreamName(const char* path) {
+  return strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0;
+}
+
+// Writes all of data to `fd` (opened non-blocking, so that a FIFO without a reader
+// fails instead of hanging), then closes it. Returns 0 or an errno value.
+int WriteInPlace(int fd, const char* data, size_t size) {
+  if (fd < 0) return errno;
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  int err = 0;
+  for (size_t off = 0; off < size;) {
+    ssize_t w = write(fd, data + off, size - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      err = w == 0 ? EIO : errno;
+      break;
+    }
+    off += static_cast<size_t>(w);
+  }
+  if (close(fd) != 0 && err == 0) err = errno;
+  return err;
+}
+
 int Fail(int dir_fd, const char* tmp, int fd) {
   int err = errno != 0 ? errno : EIO;
   if (fd >= 0) close(fd);
@@ -112,6 +137,35 @@ int WriteFileAtomically(const char* path, const char* data, size_t size) {
   const char* base = nullptr;
   int dir_fd = OpenDirectoryOf(path, &base);
   if (dir_fd < 0) return errno;
+  // A device or a pipe (/dev/null, a FIFO, /dev/stdout's link to one) is written into,
+  // never replaced: renaming over /dev/null would turn the machine's /dev/null into a
+  // report for every process after. In a directory other users may write in (/tmp),
+  // only one of ours or root's, and no link is followed there.
+  struct stat dir_st, existing, target;
+  const bool dir_shared = fstat(dir_fd, &dir_st) == 0 && (dir_st.st_mode & S_IWOTH) != 0;
+  if (fstatat(dir_fd, base, &existing, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(existing.st_mode)) {
+    constexpr int kInPlace = O_WRONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+    const bool trusted = !dir_shared || existing.st_uid == geteuid() || existing.st_uid == 0;
+    const bool link = S_ISLNK(existing.st_mode);
+    // Where a link leads, followed only where no other user could have planted it.
+    const bool followed = link && !dir_shared && fstatat(dir_fd, base, &target, 0) == 0;
+    int err = -1;  // -1: replace it as a regular file would be (a link), or fail (a directory)
+    if ((S_ISCHR(existing.st_mode) || S_ISFIFO(existing.st_mode)) && trusted) {
+      err = WriteInPlace(openat(dir_fd, base, kInPlace | O_NOFOLLOW), data, size);
+    } else if (followed && (S_ISCHR(target.st_mode) || S_ISFIFO(target.st_mode))) {
+      err = WriteInPlace(openat(dir_fd, base, kInPlace), data, size);
+    } else if (followed && S_ISREG(target.st_mode) && IsStreamName(path)) {
+      // /dev/stdout of a process whose output goes to a file: append to that file, as
+      // the process's own writes do, rather than replace the system's link.
+      err = WriteInPlace(openat(dir_fd, base, kInPlace | O_APPEND), data, size);
+    } else if (S_ISSOCK(existing.st_mode) || S_ISBLK(existing.st_mode)) {
+      err = EINVAL;  // neither written nor replaced
+    }
+    if (err >= 0) {
+      close(dir_fd);
+      return err;
+    }
+  }
   char tmp[256 + 32];
   if (!TempName(base, tmp, sizeof(tmp))) {
     close(dir_fd);

@@ -19,7 +19,10 @@ namespace heapwarden {
 // a real directory (a symbolic link is not followed) owned by this user or root, else
 // EPERM. A temporary file left by a process that died mid-write (pids are reused) is
 // removed and the write tried once more. On failure the temporary file is removed.
-// Returns 0 or an errno value.
+// A character device or a FIFO at `path` (/dev/null), or a symbolic link to one outside
+// a world-writable directory (/dev/stdout), is written into instead of replaced, not
+// atomically (a FIFO without a reader: ENXIO); a socket or block device is refused
+// (EINVAL). Returns 0 or an errno value.
 int WriteFileAtomically(const char* path, const char* data, size_t size);
 
 }  // namespace heapwarden
