@@ -45,10 +45,12 @@ for target in "${targets[@]}"; do
   log="$build_abs/$target.log"
   echo "fuzz: $target for ${seconds}s (log: $log)"
   # -close_fd_mask=3: the targets' own output (warnings, rendered reports) is noise.
+  dict=()
+  if [[ -f "$root/fuzz/$target.dict" ]]; then dict=(-dict="$root/fuzz/$target.dict"); fi
   # From the build directory: with -jobs, libFuzzer writes fuzz-N.log where it runs.
   if ! (cd "$build_abs" && ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
       "$build_abs/bin/${target}_fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-      -max_len=65536 -close_fd_mask=3 "${parallel[@]}" \
+      -max_len=65536 -close_fd_mask=3 "${parallel[@]}" "${dict[@]}" \
       -artifact_prefix="$crashes/" "$corpus" "$root/fuzz/corpus/$target") > "$log" 2>&1; then
     echo "fuzz: $target FAILED; the input is in $crashes/:"
     ls -l "$crashes"
