@@ -1,6 +1,7 @@
 // control_client.cc: see control_client.h. Report side (tool).
 #include "control_client.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
 #include <poll.h>
@@ -77,25 +78,57 @@ std::vector<std::string> CandidateSockets(pid_t pid) {
   return paths;
 }
 
+// The inodes of the sockets `pid` holds open ("socket:[INODE]" in /proc/PID/fd); empty
+// when its descriptors cannot be read.
+std::vector<std::string> SocketInodes(pid_t pid) {
+  std::vector<std::string> inodes;
+  const std::string fd_dir = absl::StrCat("/proc/", pid, "/fd");
+  DIR* dir = opendir(fd_dir.c_str());
+  if (dir == nullptr) return inodes;
+  while (dirent* entry = readdir(dir)) {
+    char target[64];
+    ssize_t n = readlinkat(dirfd(dir), entry->d_name, target, sizeof(target) - 1);
+    if (n <= 0) continue;
+    absl::string_view link(target, static_cast<size_t>(n));
+    if (absl::ConsumePrefix(&link, "socket:[") && absl::ConsumeSuffix(&link, "]")) {
+      inodes.emplace_back(link);
+    }
+  }
+  closedir(dir);
+  return inodes;
+}
+
 // The abstract control sockets (control_protocol.h) named for `pid` and our uid, as
-// /proc/net/unix shows them ("@heapwarden/UID/PID.RANDOM"). Anyone can bind such a
-// name: the listener's credentials are checked after connecting.
+// /proc/net/unix shows them ("@heapwarden/UID/PID.RANDOM"), the ones `pid` itself holds
+// first. Anyone can bind such a name (even many of them, to hide the real one among
+// decoys): the listener's credentials are checked after connecting.
 std::vector<std::string> AbstractSockets(pid_t pid) {
   char prefix[96];
-  std::vector<std::string> names;
+  std::vector<std::string> held, others;
   if (!ControlAbstractPrefix(prefix, sizeof(prefix), geteuid(), static_cast<uint64_t>(pid))) {
-    return names;
+    return held;
   }
   const std::string wanted = absl::StrCat("@", prefix);
+  const std::vector<std::string> inodes = SocketInodes(pid);
   std::ifstream in("/proc/net/unix");
   std::string line;
-  while (std::getline(in, line) && names.size() < 16) {
-    size_t at = line.rfind(' ');
-    if (at == std::string::npos) continue;
-    std::string name = line.substr(at + 1);
-    if (absl::StartsWith(name, wanted) && name.size() == wanted.size() + 16) names.push_back(name);
+  while (std::getline(in, line)) {
+    // "Num RefCount Protocol Flags Type St Inode Path"
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (fields.size() != 8 || !absl::StartsWith(fields[7], wanted) ||
+        fields[7].size() != wanted.size() + 16) {
+      continue;
+    }
+    bool ours = false;
+    for (const std::string& inode : inodes) ours = ours || fields[6] == inode;
+    (ours ? held : others).emplace_back(fields[7]);
   }
-  return names;
+  // Without access to its descriptors, try a bounded number of the others.
+  if (held.empty() && inodes.empty()) {
+    if (others.size() > 64) others.resize(64);
+    return others;
+  }
+  return held;
 }
 
 // Connects to a socket path, or to an abstract name given as "@name". Returns the

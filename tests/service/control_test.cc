@@ -2,6 +2,7 @@
 // tracked process, and the one-line errors for processes they cannot talk to.
 #include <dirent.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -265,7 +267,29 @@ TEST(ControlTest, OtherUsersProcessIsRefused) {
 // must still be reachable (an abstract socket), not silently lose its control channel.
 enum class SocketDirTrap { kForeignOwner, kWrongMode };
 
-void ExpectReachableDespite(SocketDirTrap trap) {
+// Binds `count` listening abstract sockets named like the control socket of `pid`
+// ("\0heapwarden/UID/PID.<16 hex>"): decoys another user could make. Returns their fds.
+std::vector<int> BindDecoys(pid_t pid, int count) {
+  std::vector<int> fds;
+  for (int i = 0; i < count; ++i) {
+    char name[96];
+    int len = snprintf(name, sizeof(name), "heapwarden/%u/%d.%016x", geteuid(), pid, 0xdec0 + i);
+    sockaddr_un addr = {};
+    addr.sun_family = AF_UNIX;
+    memcpy(addr.sun_path + 1, name, static_cast<size_t>(len));
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&addr),
+                        static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + len)) == 0 &&
+        listen(fd, 1) == 0) {
+      fds.push_back(fd);
+    } else if (fd >= 0) {
+      close(fd);
+    }
+  }
+  return fds;
+}
+
+void ExpectReachableDespite(SocketDirTrap trap, int decoys = 0) {
   TempDir dir;
   const std::string xdg = dir.File("xdg");
   ASSERT_EQ(mkdir(xdg.c_str(), 0700), 0);
@@ -283,6 +307,8 @@ void ExpectReachableDespite(SocketDirTrap trap) {
   Background run(command);
   ASSERT_TRUE(WaitForFile(pid_file)) << "the program never started";
   const pid_t pid = ReadPid(pid_file);
+  const std::vector<int> decoy_fds = BindDecoys(pid, decoys);
+  ASSERT_EQ(static_cast<int>(decoy_fds.size()), decoys);
   CommandResult snap;
   for (int i = 0; i < 25; ++i) {
     snap = RunCommand({.argv = {HeapwardenPath(), "snapshot", std::to_string(pid), "-o",
@@ -291,6 +317,7 @@ void ExpectReachableDespite(SocketDirTrap trap) {
     if (snap.exit_status == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+  for (int fd : decoy_fds) close(fd);
   WriteFile(stop_file, "stop\n");
   const CommandResult& finished = run.Wait();
   EXPECT_EQ(snap.exit_status, 0) << snap.Describe();
@@ -311,6 +338,12 @@ TEST(ControlTest, SocketDirectoryOfAnotherUserFallsBackToAnAbstractSocket) {
 
 TEST(ControlTest, SocketDirectoryWithTheWrongModeFallsBackToAnAbstractSocket) {
   ExpectReachableDespite(SocketDirTrap::kWrongMode);
+}
+
+// Names like the real abstract socket's, bound by someone else (here: this test, a
+// process that is not the tracked one): checked and passed over, however many.
+TEST(ControlTest, DecoyAbstractSocketsDoNotHideTheRealOne) {
+  ExpectReachableDespite(SocketDirTrap::kWrongMode, /*decoys=*/200);
 }
 
 // The attack itself: another user pre-creates /tmp/heapwarden-UID (here in a private
