@@ -15,10 +15,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/build.sh
 # The record side's locks, checked by clang's -Wthread-safety (a build error, not a test).
 scripts/check_thread_safety.sh
-# The options, suppressions and report readers under libFuzzer, 25 s each (docs/
+# The options, suppressions and report readers under libFuzzer, 20 s each (docs/
 # reliability.md, "Fuzzing"); HEAPWARDEN_FUZZ_SECONDS=0 skips them.
-if [[ "${HEAPWARDEN_FUZZ_SECONDS:-25}" != 0 ]]; then
-  scripts/fuzz.sh "${HEAPWARDEN_FUZZ_SECONDS:-25}"
+if [[ "${HEAPWARDEN_FUZZ_SECONDS:-20}" != 0 ]]; then
+  scripts/fuzz.sh "${HEAPWARDEN_FUZZ_SECONDS:-20}"
 fi
 exclude=(-LE pandas)
 if [[ "${HEAPWARDEN_FULL_TESTS:-0}" == 1 ]]; then
