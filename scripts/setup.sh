@@ -19,6 +19,8 @@ done
 packages=(
   # toolchain and build system
   build-essential gcc g++ clang cmake ninja-build pkg-config git
+  # clang's libFuzzer and sanitizer runtimes (scripts/fuzz.sh)
+  libclang-rt-14-dev
   # libraries the code links: allocator, containers, tests, benchmarks, unwinding, symbols
   libmimalloc-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libunwind-dev libdw-dev libelf-dev nlohmann-json3-dev

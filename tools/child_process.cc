@@ -3,7 +3,9 @@
 #include "child_process.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -18,12 +20,52 @@ namespace {
 
 // Read by the forwarding handler. pid_t fits in sig_atomic_t (int) on Linux.
 volatile sig_atomic_t forward_to_pid = 0;
+// When >= 0, the handler hands the signal to the waiting loop through this pipe (so
+// that a snapshot can be taken first) instead of forwarding it itself.
+volatile sig_atomic_t signal_pipe = -1;
 
 void ForwardSignal(int signal_number) {
   int saved_errno = errno;  // kill() may set it under the interrupted code's feet
-  pid_t pid = forward_to_pid;
-  if (pid > 0) kill(pid, signal_number);
+  const unsigned char byte = static_cast<unsigned char>(signal_number);
+  const int fd = signal_pipe;
+  if (fd < 0 || write(fd, &byte, 1) != 1) {
+    pid_t pid = forward_to_pid;
+    if (pid > 0) kill(pid, signal_number);
+  }
   errno = saved_errno;
+}
+
+// Waits for `pid` while passing on the signals that arrive through `signals` (the read
+// end of the handler's pipe): `before_forward` first, then kill(). False when the
+// kernel has no pidfd_open (Linux < 5.3): the caller then waits plainly.
+bool WaitForwarding(pid_t pid, int signals, const BeforeForward& before_forward, int* status) {
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) return false;
+  for (;;) {
+    pollfd fds[2] = {{pidfd, POLLIN, 0}, {signals, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;  // cannot happen with valid descriptors: wait plainly below
+    }
+    if (fds[1].revents & POLLIN) {
+      unsigned char pending[64];
+      ssize_t n = read(signals, pending, sizeof pending);
+      for (ssize_t i = 0; i < n; ++i) {
+        before_forward(pid, pending[i]);
+        kill(pid, pending[i]);
+      }
+    }
+    if (fds[0].revents & POLLIN) {
+      pid_t done = waitpid(pid, status, WNOHANG);
+      if (done == pid) break;
+      if (done < 0 && errno != EINTR) {
+        *status = 0;
+        break;
+      }
+    }
+  }
+  close(pidfd);
+  return true;
 }
 
 std::vector<char*> CStrings(const std::vector<std::string>& strings) {
@@ -37,7 +79,8 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
 }  // namespace
 
 absl::StatusOr<ChildResult> SpawnAndWait(const std::vector<std::string>& argv,
-                                         const std::vector<std::string>& environment) {
+                                         const std::vector<std::string>& environment,
+                                         const BeforeForward& before_forward) {
   // Everything the child needs is built before fork(), so the child only makes
   // async-signal-safe calls between fork() and exec().
   std::vector<char*> child_argv = CStrings(argv);
@@ -103,6 +146,10 @@ absl::StatusOr<ChildResult> SpawnAndWait(const std::vector<std::string>& argv,
   }
 
   forward_to_pid = pid;
+  int signal_fds[2] = {-1, -1};
+  if (before_forward && pipe2(signal_fds, O_CLOEXEC | O_NONBLOCK) == 0) {
+    signal_pipe = signal_fds[1];
+  }
   struct sigaction forward = {};
   forward.sa_handler = ForwardSignal;
   sigemptyset(&forward.sa_mask);
@@ -123,10 +170,16 @@ absl::StatusOr<ChildResult> SpawnAndWait(const std::vector<std::string>& argv,
   if (n == static_cast<ssize_t>(sizeof exec_errno)) result.exec_errno = exec_errno;
 
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      status = 0;
-      break;
+  if (signal_pipe < 0 || !WaitForwarding(pid, signal_fds[0], before_forward, &status)) {
+    signal_pipe = -1;  // the handler forwards by itself from now on
+    unsigned char early[64];
+    ssize_t n = signal_fds[0] >= 0 ? read(signal_fds[0], early, sizeof early) : 0;
+    for (ssize_t i = 0; i < n; ++i) kill(pid, early[i]);
+    while (waitpid(pid, &status, 0) < 0) {
+      if (errno != EINTR) {
+        status = 0;
+        break;
+      }
     }
   }
   result.wait_status = status;
@@ -134,6 +187,10 @@ absl::StatusOr<ChildResult> SpawnAndWait(const std::vector<std::string>& argv,
   // Block before clearing the pid so a late SIGTERM is not half-handled, then restore.
   sigprocmask(SIG_BLOCK, &forwarded, nullptr);
   forward_to_pid = 0;
+  signal_pipe = -1;
+  for (int fd : signal_fds) {
+    if (fd >= 0) close(fd);
+  }
   sigaction(SIGTERM, &old_term, nullptr);
   sigaction(SIGHUP, &old_hup, nullptr);
   restore();

@@ -1,7 +1,9 @@
 // control_client.cc: see control_client.h. Report side (tool).
 #include "control_client.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -16,15 +18,18 @@
 #include <sstream>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/control_protocol.h"
+#include "temp_dir.h"
 
 namespace heapwarden::tools {
 namespace {
 
+using internal::ControlAbstractPrefix;
 using internal::ControlDirectory;
 using internal::ControlSocketPath;
 
@@ -71,6 +76,93 @@ std::vector<std::string> CandidateSockets(pid_t pid) {
     if (!seen) paths.emplace_back(path);
   }
   return paths;
+}
+
+// The inodes of the sockets `pid` holds open ("socket:[INODE]" in /proc/PID/fd); empty
+// when its descriptors cannot be read.
+std::vector<std::string> SocketInodes(pid_t pid) {
+  std::vector<std::string> inodes;
+  const std::string fd_dir = absl::StrCat("/proc/", pid, "/fd");
+  DIR* dir = opendir(fd_dir.c_str());
+  if (dir == nullptr) return inodes;
+  while (dirent* entry = readdir(dir)) {
+    char target[64];
+    ssize_t n = readlinkat(dirfd(dir), entry->d_name, target, sizeof(target) - 1);
+    if (n <= 0) continue;
+    absl::string_view link(target, static_cast<size_t>(n));
+    if (absl::ConsumePrefix(&link, "socket:[") && absl::ConsumeSuffix(&link, "]")) {
+      inodes.emplace_back(link);
+    }
+  }
+  closedir(dir);
+  return inodes;
+}
+
+// The abstract control sockets (control_protocol.h) named for `pid` and our uid, as
+// /proc/net/unix shows them ("@heapwarden/UID/PID.RANDOM"), the ones `pid` itself holds
+// first. Anyone can bind such a name (even many of them, to hide the real one among
+// decoys): the listener's credentials are checked after connecting.
+std::vector<std::string> AbstractSockets(pid_t pid) {
+  char prefix[96];
+  std::vector<std::string> held, others;
+  if (!ControlAbstractPrefix(prefix, sizeof(prefix), geteuid(), static_cast<uint64_t>(pid))) {
+    return held;
+  }
+  const std::string wanted = absl::StrCat("@", prefix);
+  const std::vector<std::string> inodes = SocketInodes(pid);
+  std::ifstream in("/proc/net/unix");
+  std::string line;
+  while (std::getline(in, line)) {
+    // "Num RefCount Protocol Flags Type St Inode Path"
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (fields.size() != 8 || !absl::StartsWith(fields[7], wanted) ||
+        fields[7].size() != wanted.size() + 16) {
+      continue;
+    }
+    bool ours = false;
+    for (const std::string& inode : inodes) ours = ours || fields[6] == inode;
+    (ours ? held : others).emplace_back(fields[7]);
+  }
+  // Without access to its descriptors, try a bounded number of the others.
+  if (held.empty() && inodes.empty()) {
+    if (others.size() > 64) others.resize(64);
+    return others;
+  }
+  return held;
+}
+
+// Connects to a socket path, or to an abstract name given as "@name". Returns the
+// descriptor, or -1 with errno set.
+int ConnectTo(const std::string& name) {
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (name.empty() || name.size() >= sizeof(addr.sun_path)) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  std::memcpy(addr.sun_path, name.c_str(), name.size() + 1);
+  socklen_t len = sizeof(addr);
+  if (name[0] == '@') {
+    addr.sun_path[0] = '\0';
+    len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size());
+  }
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    int err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+  }
+  return fd;
+}
+
+// True when the process listening at the other end of `fd` is `pid`, run by us.
+bool PeerIs(int fd, pid_t pid) {
+  ucred peer = {};
+  socklen_t peer_len = sizeof(peer);
+  return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) == 0 && peer.pid == pid &&
+         peer.uid == geteuid();
 }
 
 // A socket file we may trust: in a directory owned by us with no group/other access.
@@ -176,12 +268,16 @@ absl::StatusOr<std::string> ControlRequest(pid_t pid, const std::string& request
       break;
     }
   }
-  if (socket_path.empty()) {
+  std::vector<std::string> abstract = socket_path.empty() ? AbstractSockets(pid) : std::vector<std::string>();
+  if (socket_path.empty() && abstract.empty()) {
     // `heapwarden run`'s own pid is a common mistake: name the tracked child instead.
     if (ProcessName(pid) == "heapwarden") {
       std::ifstream children(absl::StrCat("/proc/", pid, "/task/", pid, "/children"));
       std::string child;
-      if (children >> child) {
+      // Not the watcher that removes run's temporary directory (temp_dir.h).
+      while (children >> child && ProcessName(std::stoi(child)) == kWatcherName) {
+      }
+      if (!child.empty() && ProcessName(std::stoi(child)) != kWatcherName) {
         return absl::NotFoundError(absl::StrCat(
             "process ", pid, " is the heapwarden tool itself; the process it tracks is ", child));
       }
@@ -191,24 +287,43 @@ absl::StatusOr<std::string> ControlRequest(pid_t pid, const std::string& request
                        "under `heapwarden run`, with control=on)"));
   }
   if (ProcessStopped(pid)) return StoppedError(pid);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    int err = errno;
-    close(fd);
-    if (err == ECONNREFUSED || err == ENOENT) {
-      // Nobody listens: the process exec'd a program without heapwarden, or the
-      // socket outlived a process whose pid was reused.
-      unlink(socket_path.c_str());
-      return absl::UnavailableError(absl::StrCat(
-          Describe(pid), " no longer serves heapwarden (stale control socket ", socket_path,
-          " removed)"));
+  int fd = -1;
+  if (!socket_path.empty()) {
+    fd = ConnectTo(socket_path);
+    if (fd < 0) {
+      int err = errno;
+      if (err == ECONNREFUSED || err == ENOENT) {
+        // Nobody listens: the process exec'd a program without heapwarden, or the
+        // socket outlived a process whose pid was reused.
+        unlink(socket_path.c_str());
+        return absl::UnavailableError(absl::StrCat(
+            Describe(pid), " no longer serves heapwarden (stale control socket ", socket_path,
+            " removed)"));
+      }
+      return absl::UnavailableError(
+          absl::StrCat("cannot connect to ", socket_path, ": ", std::strerror(err)));
     }
-    return absl::UnavailableError(
-        absl::StrCat("cannot connect to ", socket_path, ": ", std::strerror(err)));
+  } else {
+    for (const std::string& name : abstract) {
+      fd = ConnectTo(name);
+      if (fd >= 0 && PeerIs(fd, pid)) {
+        socket_path = name;
+        break;
+      }
+      if (fd >= 0) close(fd);
+      fd = -1;
+    }
+    if (fd < 0) {
+      return absl::UnavailableError(
+          absl::StrCat(Describe(pid), " does not answer on its control socket ", abstract[0]));
+    }
+  }
+  // Whoever made the socket file, the listener must be the process asked for, run by
+  // the same user.
+  if (!PeerIs(fd, pid)) {
+    close(fd);
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the control socket ", socket_path, " is not served by process ", pid, " of this user"));
   }
   std::string reply;
   bool stopped = false;

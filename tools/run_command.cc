@@ -28,6 +28,7 @@
 #include "child_status.h"
 #include "common/report_format.h"
 #include "commands.h"
+#include "control_client.h"
 #include "leak_gate.h"
 #include "report/report_fields.h"
 #include "report/report_io.h"
@@ -251,11 +252,22 @@ int RunMain(const std::vector<std::string>& argv) {
     PrintError(temp_dir.status().message());
     return kExitFailure;
   }
-  // Whichever way the run ends, the child's reports go with it.
-  absl::Cleanup remove_temp_dir = [&] { RemoveTempDir(*temp_dir); };
+  // Whichever way the run ends, the child's reports go with it: at return, or, when
+  // the tool is killed outright, by a watcher process.
+  TempDirWatcher watcher = RemoveWhenToolDies(*temp_dir);
+  absl::Cleanup remove_temp_dir = [&] {
+    RemoveTempDir(*temp_dir);
+    StopWatcher(watcher);
+  };
 
+  // A SIGTERM or SIGHUP for the tool (a CI job's timeout, a closed terminal) would end
+  // the program with nothing newer than its last periodic snapshot: ask it for one
+  // first, then pass the signal on.
+  auto snapshot_first = [](pid_t pid, int) {
+    ControlRequest(pid, "snapshot", /*timeout_s=*/2).IgnoreError();
+  };
   absl::StatusOr<ChildResult> child =
-      SpawnAndWait(args.command, ChildEnvironment(args, *preload, *temp_dir));
+      SpawnAndWait(args.command, ChildEnvironment(args, *preload, *temp_dir), snapshot_first);
   if (!child.ok()) {
     PrintError(child.status().message());
     return kExitFailure;

@@ -10,6 +10,13 @@
 //   /tmp/heapwarden-UID/           otherwise
 // and in it one socket per process, named PID.sock. The process removes it at exit; a
 // socket left by a killed process is stale, and the client removes it.
+// When that directory cannot be used -- another user made /tmp/heapwarden-UID first,
+// or it is not mode 0700 -- the process listens on an abstract socket instead (Linux:
+// a name in the network namespace, not in any directory, gone with the process):
+//   "\0heapwarden/UID/PID.RANDOM"   (RANDOM: 16 hex digits, so no other user can take
+//                                    the name first)
+// which the client finds in /proc/net/unix. Either way the client checks the
+// listener's pid and uid (SO_PEERCRED) before it sends a request.
 //
 // Protocol: the client connects, writes one request line, reads one reply line; the
 // process checks the peer's uid (SO_PEERCRED) before reading.
@@ -75,6 +82,16 @@ inline bool ControlSocketPath(char* out, size_t size, const char* directory, uin
     return false;
   }
   return len < 108;
+}
+
+// "heapwarden/UID/PID.": what an abstract control socket's name (after its leading
+// NUL) starts with. False when it does not fit.
+inline bool ControlAbstractPrefix(char* out, size_t size, uint64_t uid, uint64_t pid) {
+  size_t len = 0;
+  out[0] = '\0';
+  return AppendText(out, size, &len, "heapwarden/") && AppendDecimal(out, size, &len, uid) &&
+         AppendText(out, size, &len, "/") && AppendDecimal(out, size, &len, pid) &&
+         AppendText(out, size, &len, ".");
 }
 
 }  // namespace heapwarden::internal

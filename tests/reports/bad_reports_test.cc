@@ -67,6 +67,37 @@ std::vector<BadInput> BadInputs() {
   inputs.push_back({"frame", r.dump(), "stacks[0].frames[0].offset is not a non-negative integer"});
   inputs.push_back({"deep", std::string(50000, '[') + std::string(50000, ']'),
                     "JSON nested more than 64 levels deep"});
+  // Deep inside a field of an otherwise good report (the recursion is the consumer's,
+  // after parsing), and 30k deep (symbolize once wrote 1.8 GB of indentation for it).
+  std::string good_compact = GoodReport().dump();
+  inputs.push_back({"deep_field",
+                    good_compact.substr(0, good_compact.size() - 1) + ",\"x\":" +
+                        std::string(50000, '[') + std::string(50000, ']') + "}",
+                    "JSON nested more than 64 levels deep"});
+  std::string objects;
+  for (int i = 0; i < 30000; ++i) objects += "{\"a\":";
+  objects += "1" + std::string(30000, '}');
+  inputs.push_back({"deep_objects", objects, "JSON nested more than 64 levels deep"});
+  // A leak's size as a string, or negative, must not read as 0 or cancel a real leak.
+  r = GoodReport();
+  r["leaks"] = nlohmann::json::parse(
+      R"([{"kind": "direct", "stack": 1, "tag": "", "blocks": 1, "bytes": 320}])");
+  nlohmann::json leak_text = r;
+  leak_text["leaks"][0]["bytes"] = "320";
+  inputs.push_back({"leak_bytes_string", leak_text.dump(), "leaks[0].bytes is \"320\""});
+  nlohmann::json leak_negative = r;
+  leak_negative["leaks"].push_back(r["leaks"][0]);
+  leak_negative["leaks"][1]["bytes"] = -320;
+  inputs.push_back({"leak_bytes_negative", leak_negative.dump(), "leaks[1].bytes is -320"});
+  nlohmann::json leak_blocks = r;
+  leak_blocks["leaks"][0]["blocks"] = true;
+  inputs.push_back({"leak_blocks_bool", leak_blocks.dump(), "leaks[0].blocks is true"});
+  nlohmann::json pid_text = GoodReport();
+  pid_text["process"]["pid"] = "42";
+  inputs.push_back({"pid_string", pid_text.dump(), "process.pid is \"42\""});
+  nlohmann::json kind_number = r;
+  kind_number["leaks"][0]["kind"] = 7;
+  inputs.push_back({"leak_kind_number", kind_number.dump(), "leaks[0].kind"});
   return inputs;
 }
 

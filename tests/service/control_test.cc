@@ -1,6 +1,8 @@
 // control_test.cc: `heapwarden snapshot PID` and `heapwarden trim PID` against a running
 // tracked process, and the one-line errors for processes they cannot talk to.
+#include <dirent.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -10,10 +12,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -26,6 +30,17 @@ namespace {
 using nlohmann::json;
 
 constexpr uint64_t kMiB = 1024 * 1024;
+
+std::vector<std::string> ListFilesIn(const std::string& dir) {
+  std::vector<std::string> names;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") names.push_back(e->d_name);
+    }
+    closedir(d);
+  }
+  return names;
+}
 
 std::string ControlDir() {
   const char* xdg = getenv("XDG_RUNTIME_DIR");
@@ -246,6 +261,110 @@ TEST(ControlTest, OtherUsersProcessIsRefused) {
   }
   EXPECT_EQ(result.exit_status, 1) << result.Describe();
   EXPECT_NE(result.err.find("belongs to another user"), std::string::npos) << result.err;
+}
+
+// Another user made the socket directory first, or it has the wrong mode: the process
+// must still be reachable (an abstract socket), not silently lose its control channel.
+enum class SocketDirTrap { kForeignOwner, kWrongMode };
+
+// Binds `count` listening abstract sockets named like the control socket of `pid`
+// ("\0heapwarden/UID/PID.<16 hex>"): decoys another user could make. Returns their fds.
+std::vector<int> BindDecoys(pid_t pid, int count) {
+  std::vector<int> fds;
+  for (int i = 0; i < count; ++i) {
+    char name[96];
+    int len = snprintf(name, sizeof(name), "heapwarden/%u/%d.%016x", geteuid(), pid, 0xdec0 + i);
+    sockaddr_un addr = {};
+    addr.sun_family = AF_UNIX;
+    memcpy(addr.sun_path + 1, name, static_cast<size_t>(len));
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&addr),
+                        static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + len)) == 0 &&
+        listen(fd, 1) == 0) {
+      fds.push_back(fd);
+    } else if (fd >= 0) {
+      close(fd);
+    }
+  }
+  return fds;
+}
+
+void ExpectReachableDespite(SocketDirTrap trap, int decoys = 0) {
+  TempDir dir;
+  const std::string xdg = dir.File("xdg");
+  ASSERT_EQ(mkdir(xdg.c_str(), 0700), 0);
+  const std::string socket_dir = xdg + "/heapwarden";
+  ASSERT_EQ(mkdir(socket_dir.c_str(), 0700), 0);
+  if (trap == SocketDirTrap::kForeignOwner) {
+    ASSERT_EQ(chown(socket_dir.c_str(), 65534, 65534), 0);
+  } else {
+    ASSERT_EQ(chmod(socket_dir.c_str(), 0755), 0);
+  }
+  const std::string pid_file = dir.File("pid"), stop_file = dir.File("stop");
+  Command command = UnderHeapwarden({.argv = {HW_PROGRAM_hold_and_churn, pid_file, stop_file}},
+                                    dir.File("final.json"));
+  command.set_env["XDG_RUNTIME_DIR"] = xdg;
+  Background run(command);
+  ASSERT_TRUE(WaitForFile(pid_file)) << "the program never started";
+  const pid_t pid = ReadPid(pid_file);
+  const std::vector<int> decoy_fds = BindDecoys(pid, decoys);
+  ASSERT_EQ(static_cast<int>(decoy_fds.size()), decoys);
+  CommandResult snap;
+  for (int i = 0; i < 25; ++i) {
+    snap = RunCommand({.argv = {HeapwardenPath(), "snapshot", std::to_string(pid), "-o",
+                                dir.File("snap.json")},
+                       .set_env = {{"XDG_RUNTIME_DIR", xdg}}});
+    if (snap.exit_status == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  for (int fd : decoy_fds) close(fd);
+  WriteFile(stop_file, "stop\n");
+  const CommandResult& finished = run.Wait();
+  EXPECT_EQ(snap.exit_status, 0) << snap.Describe();
+  EXPECT_EQ(finished.exit_status, 0) << finished.Describe();
+  std::string error;
+  std::optional<json> final_report = LoadReport(dir.File("final.json"), &error);
+  ASSERT_TRUE(final_report.has_value()) << error;
+  const std::string socket = (*final_report)["heapwarden"].value("control_socket", "");
+  EXPECT_EQ(socket.rfind("@heapwarden/" + std::to_string(geteuid()) + "/" + std::to_string(pid) + ".", 0), 0u)
+      << socket;
+  EXPECT_TRUE(ListFilesIn(socket_dir).empty()) << "a socket was made in the untrusted directory";
+}
+
+TEST(ControlTest, SocketDirectoryOfAnotherUserFallsBackToAnAbstractSocket) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to make a directory of another user";
+  ExpectReachableDespite(SocketDirTrap::kForeignOwner);
+}
+
+TEST(ControlTest, SocketDirectoryWithTheWrongModeFallsBackToAnAbstractSocket) {
+  ExpectReachableDespite(SocketDirTrap::kWrongMode);
+}
+
+// Names like the real abstract socket's, bound by someone else (here: this test, a
+// process that is not the tracked one): checked and passed over, however many.
+TEST(ControlTest, DecoyAbstractSocketsDoNotHideTheRealOne) {
+  ExpectReachableDespite(SocketDirTrap::kWrongMode, /*decoys=*/200);
+}
+
+// The attack itself: another user pre-creates /tmp/heapwarden-UID (here in a private
+// mount namespace with its own /tmp, so other tests' sockets are untouched).
+TEST(ControlTest, PreCreatedTmpSocketDirectoryDoesNotTurnTheSocketOff) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root for a mount namespace and a foreign owner";
+  const std::string hw = HeapwardenPath();
+  const std::string script =
+      "mount -t tmpfs none /tmp || exit 77; mkdir -m 0700 /tmp/heapwarden-0 /tmp/t; "
+      "chown 65534 /tmp/heapwarden-0; "
+      "env -u XDG_RUNTIME_DIR " + hw + " run -o /tmp/t/final.json -- " +
+      HW_PROGRAM_hold_and_churn + " /tmp/t/pid /tmp/t/stop 2>/dev/null & "
+      "for i in $(seq 100); do [ -s /tmp/t/pid ] && break; sleep 0.1; done; "
+      "s=1; for i in $(seq 25); do env -u XDG_RUNTIME_DIR " + hw + " snapshot $(cat /tmp/t/pid) "
+      "-o /tmp/t/snap.json 2>/tmp/t/err && { s=0; break; }; sleep 0.2; done; echo snapshot=$s; "
+      "echo stop > /tmp/t/stop; wait; ls -A /tmp/heapwarden-0 | wc -l; cat /tmp/t/err";
+  CommandResult r = RunCommand({.argv = {"unshare", "-m", "sh", "-c", script}, .timeout_s = 60});
+  if (r.exit_status == 77 || r.err.find("unshare:") != std::string::npos) {
+    GTEST_SKIP() << "no mount namespace here: " << r.err;
+  }
+  EXPECT_EQ(r.out.rfind("snapshot=0\n0\n", 0), 0u) << r.out << r.Describe();
 }
 
 TEST(ControlTest, NoSuchProcess) {

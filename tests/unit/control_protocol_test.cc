@@ -20,6 +20,13 @@ TEST(ControlProtocolTest, DirectoryAndSocketNames) {
   EXPECT_STREQ(path, "/tmp/heapwarden-7/4242.sock");
 }
 
+TEST(ControlProtocolTest, AbstractSocketNamePrefix) {
+  char name[64];
+  ASSERT_TRUE(ControlAbstractPrefix(name, sizeof(name), 1000, 4242));
+  EXPECT_STREQ(name, "heapwarden/1000/4242.");
+  EXPECT_FALSE(ControlAbstractPrefix(name, 12, 1000, 4242));
+}
+
 TEST(ControlProtocolTest, SocketPathsLongerThanSunPathAreRefused) {
   std::string long_dir = "/" + std::string(120, 'd');
   char path[512];

@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -192,6 +194,59 @@ void ControlSocket::Configure(const char* xdg_runtime_dir) {
   }
 }
 
+namespace {
+
+// A listening socket at `addr` (of `addr_len` bytes), or -1 with errno set.
+int Listen(const sockaddr_un& addr, socklen_t addr_len) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -1;
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), addr_len) != 0 || listen(fd, 8) != 0) {
+    int err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+  }
+  return fd;
+}
+
+// Listens on DIRECTORY/PID.sock in the private directory `dir`.
+int ListenInDirectory(const char* dir, const char* path) {
+  RemoveStaleSockets(dir);
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, path, strlen(path) + 1);
+  // A file of this name is a leftover: of a killed process that had our pid, or of
+  // this very process before it exec'd.
+  unlink(path);
+  return Listen(addr, sizeof(addr));
+}
+
+// Listens on "\0heapwarden/UID/PID.RANDOM" and writes "@heapwarden/..." (the way
+// /proc/net/unix shows it) to `shown`. The random part is what keeps another user, who
+// can bind any abstract name, from taking ours first.
+int ListenAbstract(pid_t pid, char* shown, size_t shown_size) {
+  char name[96];
+  if (!ControlAbstractPrefix(name, sizeof(name), geteuid(), static_cast<uint64_t>(pid))) return -1;
+  uint64_t random = 0;
+  if (getrandom(&random, sizeof(random), GRND_NONBLOCK) != sizeof(random)) {
+    random = NowNs() * 0x9e3779b97f4a7c15ull ^ reinterpret_cast<uintptr_t>(&random);
+  }
+  size_t len = strlen(name);
+  for (int shift = 60; shift >= 0; shift -= 4) name[len++] = "0123456789abcdef"[(random >> shift) & 15];
+  name[len] = '\0';
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path + 1, name, len);  // sun_path[0] == '\0': abstract
+  int fd = Listen(addr, static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + len));
+  if (fd >= 0 && len + 2 <= shown_size) {
+    shown[0] = '@';
+    memcpy(shown + 1, name, len + 1);
+  }
+  return fd;
+}
+
+}  // namespace
+
 bool ControlSocket::Open() {
   const pid_t pid = getpid();
   char dir[sizeof(xdg_runtime_dir_) + 32];
@@ -206,30 +261,16 @@ bool ControlSocket::Open() {
          ControlSocketPath(path, sizeof(path), dir, static_cast<uint64_t>(pid));
     dir_err = ok ? EnsurePrivateDirectory(dir) : ENAMETOOLONG;
   }
-  if (dir_err == EPERM) {
-    Warn("control socket off: %s is not a private directory of this user (mode 0700)", dir);
-    return false;
-  }
-  if (dir_err != 0) {
-    Warn("control socket off: cannot create %s (errno %d)", dir, dir_err);
-    return false;
-  }
-  RemoveStaleSockets(dir);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int fd = dir_err == 0 ? ListenInDirectory(dir, path) : -1;
   if (fd < 0) {
-    Warn("control socket off: socket() failed (errno %d)", errno);
-    return false;
-  }
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  memcpy(addr.sun_path, path, strlen(path) + 1);
-  // A file of this name is a leftover: of a killed process that had our pid, or of
-  // this very process before it exec'd.
-  unlink(path);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 8) != 0) {
-    Warn("control socket off: cannot listen on %s (errno %d)", path, errno);
-    close(fd);
-    return false;
+    // No private directory (another user made /tmp/heapwarden-UID first, or it has
+    // the wrong mode), or no socket in it: a name in no directory, which nobody can
+    // pre-empt, rather than no control socket at all.
+    fd = ListenAbstract(pid, path, sizeof(path));
+    if (fd < 0) {
+      Warn("control socket off: cannot listen (errno %d)", errno);
+      return false;
+    }
   }
   struct stat st;
   if (fstat(fd, &st) == 0) {
@@ -270,7 +311,8 @@ void ControlSocket::ServeOne(Recorder& recorder) {
 
 void ControlSocket::Remove() {
   if (fd_ < 0) return;
-  if (owner_pid_ == getpid()) unlink(path_);
+  // An abstract socket ('@') has no file: its name goes with the descriptor.
+  if (owner_pid_ == getpid() && path_[0] == '/') unlink(path_);
   // The descriptor stays open: the service thread may be polling it, and closing a
   // number another thread uses could close the program's next file instead.
   owner_pid_ = 0;

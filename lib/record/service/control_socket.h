@@ -3,8 +3,9 @@
 // and the protocol).
 // Service thread: served by the service thread only; no allocation, no stdio. The
 // directory is created 0700 and used only when it is a real directory (not a link)
-// owned by this user with no group/other access; every peer's uid is checked with
-// SO_PEERCRED before its request is read.
+// owned by this user with no group/other access, else the socket is abstract (a name
+// no other user can guess); every peer's uid is checked with SO_PEERCRED before its
+// request is read.
 #ifndef HEAPWARDEN_LIB_RECORD_SERVICE_CONTROL_SOCKET_H_
 #define HEAPWARDEN_LIB_RECORD_SERVICE_CONTROL_SOCKET_H_
 
@@ -22,12 +23,14 @@ class ControlSocket {
   // not safe against a concurrent setenv).
   void Configure(const char* xdg_runtime_dir);
 
-  // Makes the private directory and listens on DIRECTORY/PID.sock. False (with one
-  // warning line) when the directory is not private or the socket cannot be made.
+  // Makes the private directory and listens on DIRECTORY/PID.sock; when the directory
+  // is not private or cannot be made, on the abstract "\0heapwarden/UID/PID.RANDOM".
+  // False (with one warning line) when no socket can be made.
   bool Open();
 
   // The listening descriptor, or -1.
   int fd() const { return fd_; }
+  // DIRECTORY/PID.sock, or "@heapwarden/UID/PID.RANDOM" for an abstract socket.
   const char* path() const { return path_; }
 
   // True while fd() is still the socket Open made: a program that closes every
