@@ -91,6 +91,37 @@ TEST(ApplySuppressionsTest, MarksMatchingGroupsAndResetsOthers) {
   EXPECT_EQ(s.reachable_bytes, 64);
 }
 
+// Issue 13: a Python frame is matched by its file ("leak:job.py") and its function, as a
+// native frame is; a Python line never matched by a pattern for another file.
+TEST(ApplySuppressionsTest, MatchesPythonFramesByFileAndFunction) {
+  const auto report_with_python = [] {
+    return Upgraded(nlohmann::json::parse(R"({
+      "stacks": [
+        {"id": 1, "frames": [
+          {"function": "PyArray_NewFromDescr", "module": "/usr/lib/libnumpy.so", "address": "0x10", "offset": 16},
+          {"kind": "python", "function": "load_table", "file": "/home/me/job.py", "line": 10},
+          {"kind": "python", "function": "<module>", "file": "/home/me/job.py", "line": 30}]},
+        {"id": 2, "frames": [
+          {"kind": "python", "function": "parse", "file": "/home/me/other.py", "line": 4}]}
+      ],
+      "leaks": [
+        {"stack": 1, "tag": "", "kind": "direct", "blocks": 1, "bytes": 4096, "suppressed": false},
+        {"stack": 2, "tag": "", "kind": "direct", "blocks": 1, "bytes": 64, "suppressed": false}
+      ],
+      "heapwarden": {}
+    })"));
+  };
+  for (const char* rule : {"leak:job.py\n", "leak:^load_table$\n"}) {
+    nlohmann::json report = report_with_python();
+    SuppressionList list;
+    ASSERT_TRUE(list.AddText(rule, "s").ok());
+    ApplySuppressions(report, list);
+    EXPECT_TRUE(report["leaks"][0]["suppressed"]) << rule;
+    EXPECT_FALSE(report["leaks"][1]["suppressed"]) << rule;
+    EXPECT_EQ(SummarizeLeaks(report).leaked_bytes(), 64) << rule;
+  }
+}
+
 TEST(LeakGateOptionsTest, ParsesTheGateKeysLaterWins) {
   LeakGateOptions o;
   ParseLeakGateOptions("output=/x/%p.json:fail_on_leak=1:max_leak_bytes=100:leak_exitcode=42:"
