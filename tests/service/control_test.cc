@@ -346,20 +346,24 @@ TEST(ControlTest, DecoyAbstractSocketsDoNotHideTheRealOne) {
   ExpectReachableDespite(SocketDirTrap::kWrongMode, /*decoys=*/200);
 }
 
-// The attack itself: another user pre-creates /tmp/heapwarden-UID (here in a private
-// mount namespace with its own /tmp, so other tests' sockets are untouched).
+// The attack itself: another user pre-creates /tmp/heapwarden-UID. Staged in a private
+// mount namespace: a tmpfs of another owner is mounted on that one directory (made as
+// heapwarden itself would make it), so other tests' sockets and the build -- which may
+// itself lie under /tmp -- stay where they are.
 TEST(ControlTest, PreCreatedTmpSocketDirectoryDoesNotTurnTheSocketOff) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root for a mount namespace and a foreign owner";
+  TempDir dir;
   const std::string hw = HeapwardenPath();
+  const std::string t = dir.path();
   const std::string script =
-      "mount -t tmpfs none /tmp || exit 77; mkdir -m 0700 /tmp/heapwarden-0 /tmp/t; "
-      "chown 65534 /tmp/heapwarden-0; "
-      "env -u XDG_RUNTIME_DIR " + hw + " run -o /tmp/t/final.json -- " +
-      HW_PROGRAM_hold_and_churn + " /tmp/t/pid /tmp/t/stop 2>/dev/null & "
-      "for i in $(seq 100); do [ -s /tmp/t/pid ] && break; sleep 0.1; done; "
-      "s=1; for i in $(seq 25); do env -u XDG_RUNTIME_DIR " + hw + " snapshot $(cat /tmp/t/pid) "
-      "-o /tmp/t/snap.json 2>/tmp/t/err && { s=0; break; }; sleep 0.2; done; echo snapshot=$s; "
-      "echo stop > /tmp/t/stop; wait; ls -A /tmp/heapwarden-0 | wc -l; cat /tmp/t/err";
+      "mkdir -p -m 0700 /tmp/heapwarden-0 && mount -t tmpfs -o mode=0700,uid=65534 none "
+      "/tmp/heapwarden-0 || exit 77; "
+      "env -u XDG_RUNTIME_DIR " + hw + " run -o " + t + "/final.json -- " +
+      HW_PROGRAM_hold_and_churn + " " + t + "/pid " + t + "/stop 2>/dev/null & "
+      "for i in $(seq 100); do [ -s " + t + "/pid ] && break; sleep 0.1; done; "
+      "s=1; for i in $(seq 25); do env -u XDG_RUNTIME_DIR " + hw + " snapshot $(cat " + t + "/pid) "
+      "-o " + t + "/snap.json 2>" + t + "/err && { s=0; break; }; sleep 0.2; done; echo snapshot=$s; "
+      "echo stop > " + t + "/stop; wait; ls -A /tmp/heapwarden-0 | wc -l; cat " + t + "/err";
   CommandResult r = RunCommand({.argv = {"unshare", "-m", "sh", "-c", script}, .timeout_s = 60});
   if (r.exit_status == 77 || r.err.find("unshare:") != std::string::npos) {
     GTEST_SKIP() << "no mount namespace here: " << r.err;
