@@ -8,12 +8,32 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "report/report_fields.h"
 
 namespace heapwarden::report {
 namespace {
 
 using nlohmann::json;
+
+// The record side's default and bounds for `depth` (lib/record/base/options.inc).
+constexpr int64_t kDefaultDepth = 32;
+constexpr int64_t kMaxDepth = 128;
+
+// The depth the process ran with: the last valid depth=N of its options, as the
+// record side reads them.
+int64_t RecordedDepth(const json& meta) {
+  int64_t depth = kDefaultDepth;
+  for (absl::string_view option : absl::StrSplit(StringField(meta, "options"), ':')) {
+    int64_t n = 0;
+    if (absl::ConsumePrefix(&option, "depth=") && absl::SimpleAtoi(option, &n) && n >= 1 &&
+        n <= kMaxDepth) {
+      depth = n;
+    }
+  }
+  return depth;
+}
 
 }  // namespace
 
@@ -81,6 +101,9 @@ void SymbolizeReport(json& report, Symbolizer& symbolizer) {
   }
   *frames = std::move(table);
 
+  // A return address whose code was inlined becomes several frames; the stack still
+  // keeps at most `depth` of them (SPEC), the innermost.
+  const size_t depth = static_cast<size_t>(RecordedDepth(meta));
   for (json& stack : *stacks) {
     if (!stack.is_object()) continue;
     auto list = stack.find("frames");
@@ -90,7 +113,9 @@ void SymbolizeReport(json& report, Symbolizer& symbolizer) {
       if (!ref.is_number_integer()) continue;
       auto it = expansion.find(ref.get<int64_t>());
       if (it == expansion.end()) continue;  // an inlined frame: its expansion is regenerated
-      for (int64_t id : it->second) ids.push_back(id);
+      for (int64_t id : it->second) {
+        if (ids.size() < depth) ids.push_back(id);
+      }
     }
     *list = std::move(ids);
   }

@@ -33,6 +33,29 @@ TEST(RunFlags, BadDepthInTheEnvironmentIsOneWarning) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
+// depth=N keeps at most N frames per stack, and the deep stacks of a real program
+// (the interpreter's) reach N: not N+1, not fewer (issue 16).
+TEST(RunFlags, DepthKeepsExactlyThatManyFrames) {
+  for (int depth : {1, 4, 9}) {
+    TempDir dir;
+    Command command{.argv = {"/usr/bin/python3", "-c", "x = [str(i) for i in range(1000)]"},
+                    .timeout_s = 60};
+    CommandResult r = RunCommand(UnderHeapwarden(
+        command, dir.File("r.json"), {"--depth", std::to_string(depth), "--python-frames", "off"}));
+    ASSERT_EQ(r.exit_status, 0) << r.Describe();
+    std::string error;
+    auto report = LoadReport(dir.File("r.json"), &error);
+    ASSERT_TRUE(report) << error;
+    size_t deepest = 0;
+    for (const auto& stack : (*report)["stacks"]) {
+      const size_t frames = stack["frames"].size();
+      EXPECT_LE(frames, static_cast<size_t>(depth)) << "depth " << depth;
+      deepest = std::max(deepest, frames);
+    }
+    EXPECT_EQ(deepest, static_cast<size_t>(depth));
+  }
+}
+
 // run killed outright (SIGKILL, which it cannot forward) takes the program with it.
 TEST(RunLifetime, ProgramDiesWithAKilledRun) {
   TempDir dir;
