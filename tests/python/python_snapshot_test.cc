@@ -3,12 +3,12 @@
 // Python lines as the exit report does (issue 13, item 4), checked field by field
 // against tests/python/scripts/snapshot_cache.py.
 // ctest label: python.
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "python_test_helpers.h"
 #include "report_helpers.h"
 
 namespace heapwarden::testutil {
@@ -18,18 +18,6 @@ using nlohmann::json;
 
 constexpr const char* kPython = "/usr/bin/python3.11";
 constexpr int64_t kMiB = 1 << 20;
-
-std::string Script(const std::string& name) { return std::string(HW_PYTHON_SCRIPTS) + "/" + name; }
-
-// Line of the "# LINE:name" marker in a script, or -1.
-int MarkedLine(const std::string& path, const std::string& name) {
-  std::ifstream in(path);
-  std::string text;
-  for (int line = 1; std::getline(in, text); ++line) {
-    if (text.find("# LINE:" + name) != std::string::npos) return line;
-  }
-  return -1;
-}
 
 // The Python frames of a stack (inline, as LoadReport gives them), innermost first.
 std::vector<const json*> PythonFrames(const json& report, const json& site) {
