@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "report/report_fields.h"
@@ -62,6 +63,7 @@ void SymbolizeReport(json& report, Symbolizer& symbolizer) {
   // twice gives the same report.
   json table = json::array();
   absl::flat_hash_map<int64_t, std::vector<int64_t>> expansion;  // old id -> new ids
+  absl::flat_hash_set<int64_t> inlined_ids;                      // new ids of inlined calls
   int64_t next_id = 0;
   for (json& frame : *frames) {
     if (!frame.is_object()) continue;
@@ -94,7 +96,10 @@ void SymbolizeReport(json& report, Symbolizer& symbolizer) {
         out["file"] = source.file;
         out["line"] = source.line;
       }
-      if (source.inlined) out["inlined"] = true;
+      if (source.inlined) {
+        out["inlined"] = true;
+        inlined_ids.insert(next_id);
+      }
       ids.push_back(next_id++);
       table.push_back(std::move(out));
     }
@@ -102,19 +107,30 @@ void SymbolizeReport(json& report, Symbolizer& symbolizer) {
   *frames = std::move(table);
 
   // A return address whose code was inlined becomes several frames; the stack still
-  // keeps at most `depth` of them (SPEC), the innermost.
-  const size_t depth = static_cast<size_t>(RecordedDepth(meta));
+  // keeps at most `depth` of them (SPEC). Every recorded frame stays -- the outermost
+  // are the program's own, a Python user's lines among them -- and inlined calls fill
+  // what room is left, innermost first.
+  const int64_t depth = RecordedDepth(meta);
   for (json& stack : *stacks) {
     if (!stack.is_object()) continue;
     auto list = stack.find("frames");
     if (list == stack.end() || !list->is_array()) continue;
-    json ids = json::array();
+    std::vector<const std::vector<int64_t>*> recorded;
     for (const json& ref : *list) {
       if (!ref.is_number_integer()) continue;
       auto it = expansion.find(ref.get<int64_t>());
       if (it == expansion.end()) continue;  // an inlined frame: its expansion is regenerated
-      for (int64_t id : it->second) {
-        if (ids.size() < depth) ids.push_back(id);
+      recorded.push_back(&it->second);
+    }
+    int64_t room_for_inlined = depth - static_cast<int64_t>(recorded.size());
+    json ids = json::array();
+    for (const std::vector<int64_t>* expanded : recorded) {
+      for (int64_t id : *expanded) {
+        if (inlined_ids.contains(id)) {
+          if (room_for_inlined <= 0) continue;
+          --room_for_inlined;
+        }
+        ids.push_back(id);
       }
     }
     *list = std::move(ids);

@@ -22,8 +22,9 @@ bool IsSymbolized(const nlohmann::json& report);
 // once, as a return address (at offset-1), keeping its "address" and "offset". When
 // code was inlined at a frame's address, the inlined functions become new frames
 // ("inlined": true, same address) that every stack lists just before it, innermost
-// first; a stack still keeps at most the depth the process ran with (its "options"),
-// so inlined frames past it push the outermost out. Python frames pass through unchanged. Frames marked "inlined" by an earlier
+// first; a stack still keeps at most the depth the process ran with (its "options"):
+// every recorded frame stays, and inlined calls fill the room left, innermost first.
+// Python frames pass through unchanged. Frames marked "inlined" by an earlier
 // run are dropped first, so symbolizing twice gives the same report. Frame ids are
 // renumbered. Never throws on a report that passed ValidateReport().
 void SymbolizeReport(nlohmann::json& report, Symbolizer& symbolizer);
