@@ -13,6 +13,7 @@
 
 #include <fcntl.h>
 #include <link.h>
+#include <sys/auxv.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,6 +128,7 @@ struct ModuleScan {
   uintptr_t own_address;          // an address inside heapwarden's own module
   uintptr_t tp;
   uintptr_t static_tls_below;     // how far below the thread pointer static TLS reaches
+  Range loader = {0, 0};          // the dynamic loader's (ld.so's) PT_LOAD span
 };
 
 int CollectModule(struct dl_phdr_info* info, size_t, void* data) {
@@ -137,6 +139,15 @@ int CollectModule(struct dl_phdr_info* info, size_t, void* data) {
     if (ph.p_type != PT_LOAD) continue;
     uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
     if (scan->own_address >= begin && scan->own_address < begin + ph.p_memsz) own = true;
+  }
+  if (info->dlpi_addr != 0 && info->dlpi_addr == getauxval(AT_BASE)) {
+    for (int i = 0; i < info->dlpi_phnum; ++i) {
+      const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+      if (ph.p_type != PT_LOAD) continue;
+      const uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
+      if (scan->loader.begin == 0 || begin < scan->loader.begin) scan->loader.begin = begin;
+      scan->loader.end = std::max(scan->loader.end, begin + ph.p_memsz);
+    }
   }
   // heapwarden's data holds nothing of the program's -- unless heapwarden is inside the
   // executable (libheapwarden.a, whose name here is ""): that data is the program's.
@@ -298,6 +309,13 @@ class Marker {
         worklist_[top_++] = static_cast<uint32_t>(i);
       }
     }
+  }
+
+  // Marks block i reachable, a root of what it points to.
+  void MarkReachable(size_t i) {
+    if (blocks_[i].state != kUnreached) return;
+    blocks_[i].state = kReachable;
+    worklist_[top_++] = static_cast<uint32_t>(i);
   }
 
   // Marks everything reachable from the blocks on the worklist.
@@ -491,6 +509,22 @@ void CollectCandidates(LiveTable& live, uint32_t site_count, ScratchArray<Mappin
   }
 }
 
+// The dynamic loader's own blocks (link maps, dependency lists, dynamic TLS of a
+// dlopen) are glibc's to keep: glibc frees them only in __libc_freeres, which valgrind
+// calls and a plain exit does not, and some hang from pointers the scan cannot see
+// (one backtrace() call leaves a 56-byte list from _dl_map_object_deps). Like
+// LeakSanitizer, a block whose innermost frame is in ld.so is reachable, and a root.
+void MarkLoaderBlocks(Marker& marker, const Candidate* blocks, size_t n, SiteTable& sites,
+                      Range loader) {
+  if (loader.begin == 0) return;
+  for (size_t i = 0; i < n; ++i) {
+    const Stack& stack = sites.stack(sites.site(blocks[i].site).stack_id);
+    if (stack.depth > 0 && stack.frames[0] >= loader.begin && stack.frames[0] < loader.end) {
+      marker.MarkReachable(i);
+    }
+  }
+}
+
 // Step 4a: the modules' data, the program's own mappings, and the calling thread: its
 // stack above heapwarden's frames, its TLS blocks (a dynamically allocated one counts
 // as reached through its own address), its TCB.
@@ -639,6 +673,7 @@ bool ClassifyLeaks(Recorder& recorder, uintptr_t stack_top, LeakClassification* 
   Marker marker(blocks.data(), blocks.size(), worklist.data(),
                 recorder.options().backend == kBackendSystem);
   uint64_t root_bytes = 0;
+  MarkLoaderBlocks(marker, blocks.data(), blocks.size(), recorder.sites(), roots.modules.loader);
   MarkFromOwnRoots(marker, roots, stack_top, &root_bytes);
   const bool unknown_stack = MarkFromOtherThreads(marker, roots, suspender, thread_count, &root_bytes);
   if (unknown_stack || !suspended) {
