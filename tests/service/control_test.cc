@@ -50,23 +50,41 @@ std::string ControlDir() {
   return "/tmp/heapwarden-" + std::to_string(geteuid());
 }
 
+// hold_and_churn under `heapwarden run`, its report final.json in `dir`, holding its
+// buffer until Stop().
+class HeldProgram {
+ public:
+  explicit HeldProgram(const TempDir& dir, const std::vector<std::string>& run_flags = {})
+      : pid_file_(dir.File("pid")),
+        stop_file_(dir.File("stop")),
+        run_(UnderHeapwarden({.argv = {HW_PROGRAM_hold_and_churn, pid_file_, stop_file_}},
+                             dir.File("final.json"), run_flags)) {}
+  // Its pid once it has written it, or 0 when it never started.
+  pid_t WaitStarted() const { return WaitForFile(pid_file_) ? ReadPid(pid_file_) : 0; }
+  const CommandResult& Stop() {
+    WriteFile(stop_file_, "stop\n");
+    return run_.Wait();
+  }
+
+ private:
+  const std::string pid_file_;  // before run_, which starts with them
+  const std::string stop_file_;
+  Background run_;
+};
+
 TEST(ControlTest, SnapshotOfARunningProcessListsItsLongLivedBuffer) {
   TempDir dir;
-  const std::string pid_file = dir.File("pid"), stop_file = dir.File("stop");
   const std::string report_path = dir.File("final.json");
-  Background run(UnderHeapwarden({.argv = {HW_PROGRAM_hold_and_churn, pid_file, stop_file}},
-                                 report_path, {"--long-lived-s", "1"}));
-  ASSERT_TRUE(WaitForFile(pid_file)) << "the program never started";
-  const pid_t pid = ReadPid(pid_file);
-  ASSERT_GT(pid, 0);
+  HeldProgram run(dir, {"--long-lived-s", "1"});
+  const pid_t pid = run.WaitStarted();
+  ASSERT_GT(pid, 0) << "the program never started";
   // The buffer is held from before the pid file: at ~2 s it is older than 1 s.
   std::this_thread::sleep_for(std::chrono::seconds(2));
   const std::string snapshot_path = dir.File("snap.json");
   CommandResult snap = RunCommand(
       {.argv = {HeapwardenPath(), "snapshot", std::to_string(pid), "-o", snapshot_path}});
   CommandResult trim = RunCommand({.argv = {HeapwardenPath(), "trim", std::to_string(pid)}});
-  WriteFile(stop_file, "stop\n");
-  const CommandResult& finished = run.Wait();
+  const CommandResult& finished = run.Stop();
   ASSERT_EQ(snap.exit_status, 0) << snap.Describe();
   EXPECT_NE(snap.err.find("written to " + snapshot_path), std::string::npos) << snap.err;
   EXPECT_EQ(finished.exit_status, 0) << finished.Describe();
@@ -108,11 +126,9 @@ TEST(ControlTest, SnapshotOfARunningProcessListsItsLongLivedBuffer) {
 // short deadline, not the 5 s it once did: the next request is answered at once.
 TEST(ControlTest, SilentClientDoesNotStallTheService) {
   TempDir dir;
-  const std::string pid_file = dir.File("pid"), stop_file = dir.File("stop");
-  Background run(UnderHeapwarden({.argv = {HW_PROGRAM_hold_and_churn, pid_file, stop_file}},
-                                 dir.File("final.json")));
-  ASSERT_TRUE(WaitForFile(pid_file)) << "the program never started";
-  const pid_t pid = ReadPid(pid_file);
+  HeldProgram run(dir);
+  const pid_t pid = run.WaitStarted();
+  ASSERT_GT(pid, 0) << "the program never started";
   const std::string socket_path = ControlDir() + "/" + std::to_string(pid) + ".sock";
   for (int i = 0; i < 50 && !FileExists(socket_path); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -128,8 +144,7 @@ TEST(ControlTest, SilentClientDoesNotStallTheService) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   close(silent);
-  WriteFile(stop_file, "stop\n");
-  run.Wait();
+  run.Stop();
   EXPECT_EQ(snap.exit_status, 0) << snap.Describe();
   EXPECT_LT(seconds, 2.5) << "the service thread waited on the silent client";
 }
@@ -137,11 +152,9 @@ TEST(ControlTest, SilentClientDoesNotStallTheService) {
 // snapshot/trim of a stopped process: one clear line at once, not a wait of minutes.
 TEST(ControlTest, StoppedProcessIsOneClearLineAtOnce) {
   TempDir dir;
-  const std::string pid_file = dir.File("pid"), stop_file = dir.File("stop");
-  Background run(UnderHeapwarden({.argv = {HW_PROGRAM_hold_and_churn, pid_file, stop_file}},
-                                 dir.File("final.json")));
-  ASSERT_TRUE(WaitForFile(pid_file)) << "the program never started";
-  const pid_t pid = ReadPid(pid_file);
+  HeldProgram run(dir);
+  const pid_t pid = run.WaitStarted();
+  ASSERT_GT(pid, 0) << "the program never started";
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   kill(pid, SIGSTOP);
   const auto start = std::chrono::steady_clock::now();
@@ -150,8 +163,7 @@ TEST(ControlTest, StoppedProcessIsOneClearLineAtOnce) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   kill(pid, SIGCONT);
-  WriteFile(stop_file, "stop\n");
-  run.Wait();
+  run.Stop();
   EXPECT_NE(trim.exit_status, 0) << trim.Describe();
   EXPECT_NE(trim.err.find("is stopped"), std::string::npos) << trim.err;
   EXPECT_LT(seconds, 5.0);
