@@ -139,7 +139,12 @@ struct EntryWalk {
   std::vector<uintptr_t> frames;
   std::vector<uintptr_t> reference;
   bool same_as_last = false;
+  WalkKey key = {};  // when g_keyed
+  int returned = 0;  // what CfiBacktrace returned
 };
+
+// Whether EnterAndWalk asks for the walk's key (WalkKey), as the recorder does.
+bool g_keyed = false;
 
 // Plays an interposed entry point: built with a frame pointer, it leaves its frame in
 // t_state.entry_frame, as preload/alloc_override.cc does, and walks from its caller.
@@ -149,7 +154,13 @@ __attribute__((noinline, optimize("no-omit-frame-pointer"))) EntryWalk EnterAndW
   const auto caller = reinterpret_cast<uintptr_t>(__builtin_return_address(0));
   EntryWalk w;
   uintptr_t frames[32] = {};
-  int n = CfiBacktrace(frames, 32, caller, ask ? &w.same_as_last : nullptr);
+  int n = CfiBacktrace(frames, 32, caller, ask ? &w.same_as_last : nullptr, g_keyed ? &w.key : nullptr);
+  w.returned = n;
+  // A keyed walk may fill in only its fresh frames: the rest comes from the memo.
+  if (g_keyed && w.key.key != 0 && !w.same_as_last) {
+    CfiKeyedFrames(frames, w.key);
+    n = w.key.frames;
+  }
   // A walk that is the same as the last does not fill the frames in: the test takes
   // them from the previous walk (see Walk below).
   if (n > 0 && !w.same_as_last) w.frames.assign(frames, frames + n);
@@ -244,6 +255,40 @@ TEST(CfiUnwinderMemo, DifferentLeafUnderTheSameCallersJoinsTheMemo) {
       EntryWalk b = walker.Next('B', deeper);
       ExpectRightWalk(b);
       EXPECT_FALSE(b.same_as_last);
+    }
+  }
+}
+
+TEST(CfiUnwinderMemo, KeyedWalksNameExactlyTheirFrames) {
+  // The recorder finds a site by the walk's key instead of its frames
+  // (record/track/site_cache.h): two walks may share a key only if they share every
+  // frame, and a joined walk's frames, filled in from the memo, must be libunwind's.
+  g_keyed = true;
+  std::vector<EntryWalk> walks;
+  Walker walker;
+  for (int round = 0; round < 2; ++round) {
+    for (const char* step : {"A0", "A0", "B0", "A1", "B1", "B0", "A1", "A0", "B1"}) {
+      walks.push_back(walker.Next(step[0], step[1] == '1'));
+    }
+  }
+  g_keyed = false;
+  int joined = 0;
+  int keyed = 0;
+  for (const EntryWalk& w : walks) {
+    ExpectRightWalk(w);
+    if (w.same_as_last || w.key.key == 0) continue;
+    ++keyed;
+    EXPECT_EQ(w.returned, w.key.fresh);
+    if (w.key.fresh < w.key.frames) ++joined;
+  }
+  EXPECT_GE(keyed, 10) << "walks from an entry point should be keyed";
+  EXPECT_GE(joined, 4) << "the test should exercise walks that join the memo part-way up";
+  for (size_t i = 0; i < walks.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      const EntryWalk& a = walks[i];
+      const EntryWalk& b = walks[j];
+      if (a.same_as_last || b.same_as_last || a.key.key == 0 || b.key.key == 0) continue;
+      EXPECT_EQ(a.key.key == b.key.key, a.frames == b.frames) << "walks " << j << " and " << i;
     }
   }
 }

@@ -423,6 +423,9 @@ struct WalkState {
   uintptr_t bp;
   uintptr_t bp_slot;  // where stepping out of this frame read the caller's bp (0: kept)
   uint32_t flags;     // kUsesBp, kBpLive
+  // A hash of the pcs of this state and of every state after it in the memo (the
+  // walk's frames from here out, and its end if the memo holds it): WalkKey.
+  uint64_t chain;
 };
 
 // Stepping out of this frame computes the CFA from bp.
@@ -475,17 +478,24 @@ inline StepResult StepOut(uintptr_t& pc, uintptr_t& sp, uintptr_t& bp, uintptr_t
 
 constexpr int kMemoStates = 40;  // the default depth (32) and the terminating read
 
+// The states are kept outermost first: a walk that joins the memo keeps the states
+// from the join outwards where they are and writes its own after them, instead of
+// moving the shared ones (a copy of most of the memo on every joined walk).
 struct WalkMemo {
   uint32_t generation;  // of the rule cache when recorded; 0: empty
-  int states;           // s[0..states)
+  int states;           // s[0..states): s[states - 1] is the walk's first (innermost)
   int frames;           // what the walk returned
   int max_frames;       // what it was asked for
   bool complete;        // it ended at the stack's end (not cut by max_frames or this memo)
+  bool chained;         // every state's chain is right (the memo holds the whole walk)
   uintptr_t top;
   WalkState s[kMemoStates];
 };
 
 __thread WalkMemo t_memo __attribute__((tls_model("initial-exec")));
+
+// The memo's i-th state in walk order (0: the innermost).
+inline WalkState& Nth(WalkMemo& m, int i) { return m.s[m.states - 1 - i]; }
 
 // `known` is a state of the memo's walk: its bp matters only where it is live.
 bool SameState(const WalkState& known, uintptr_t pc, uintptr_t sp, uintptr_t bp) {
@@ -503,23 +513,68 @@ void MarkBpLive(WalkState* s, int end, bool live_after) {
 }
 
 // The words the memo's walk read from state `from` on are still what they were.
+// Every word it reads lies between the join's sp and the stack's top, so it reads
+// them all and compares once: no branch per frame (this loop is most of a joined
+// walk's cost).
 bool SuffixUnchanged(const WalkMemo& m, int from) {
-  for (int i = from; i + 1 < m.states; ++i) {
-    const WalkState& next = m.s[i + 1];
-    if (*reinterpret_cast<const uintptr_t*>(next.sp - 8) != next.pc) return false;
+  uintptr_t diff = 0;
+  // Walk order runs down the array: s[-1] is the state after s.
+  const WalkState* s = &m.s[m.states - 1 - from];
+  for (; s > &m.s[0]; --s) {
+    const WalkState& next = s[-1];
+    diff |= *reinterpret_cast<const uintptr_t*>(next.sp - 8) ^ next.pc;
     // A saved bp matters only where the rest of the walk uses it: code without frame
     // pointers keeps a loop counter in rbp as often as not.
-    if (m.s[i].bp_slot != 0 && (next.flags & kBpLive) != 0 &&
-        *reinterpret_cast<const uintptr_t*>(m.s[i].bp_slot) != next.bp) {
-      return false;
+    if (s->bp_slot != 0 && (next.flags & kBpLive) != 0) {
+      diff |= *reinterpret_cast<const uintptr_t*>(s->bp_slot) ^ next.bp;
     }
   }
-  return true;
+  return diff == 0;
+}
+
+// The chain hash of a state whose pc is `pc`, given the chain of the state after it
+// (kChainEnd for the memo's last). murmur3's finalizer over a multiply-add: a 64-bit
+// hash, so two different frame sequences share a chain with probability 2^-64 per
+// pair compared.
+constexpr uint64_t kChainEnd = 0x2545f4914f6cdd1dull;
+inline uint64_t Chain(uint64_t after, uintptr_t pc) {
+  uint64_t h = after * 0x9e3779b97f4a7c15ull + pc;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h | 1;  // never 0: WalkKey's "no key"
+}
+
+// Chains s[0..end), given the chain of s[end] (kChainEnd past the memo's end).
+void ChainStates(WalkState* s, int end, uint64_t after) {
+  for (int i = end - 1; i >= 0; --i) after = s[i].chain = Chain(after, s[i].pc);
+}
+
+// The common case of a loop that allocates from one place, tried before the whole
+// walk (whose frame alone costs dozens of instructions): the walk would start at the
+// memo's first state and prove the rest unchanged at once. Returns the frame count,
+// or 0 when the whole walk must run.
+inline int RepeatsLastWalk(int max_frames, uintptr_t pc, uintptr_t sp, uintptr_t bp,
+                           uintptr_t top) {
+  WalkMemo& memo = t_memo;
+  const uint32_t generation = g_generation.load(std::memory_order_relaxed) | 1u << 31;
+  // As the whole walk: the memo must also reach the stack's end or max_frames.
+  if (memo.frames <= 0 || memo.generation != generation || memo.top != top ||
+      memo.max_frames != max_frames || (!memo.complete && memo.states < max_frames) ||
+      !SameState(Nth(memo, 0), pc, sp, bp) ||
+      !SuffixUnchanged(memo, 0)) {
+    return 0;
+  }
+  int outer = memo.states - 1 - (memo.s[0].pc == 0 ? 1 : 0);
+  if (outer > max_frames - 1) outer = max_frames - 1;
+  return 1 + outer == memo.frames ? memo.frames : 0;
 }
 
 // The walk from the program's frame (the entry point's caller), with the memo.
 int WalkFromEntry(uintptr_t* frames, int max_frames, uintptr_t pc, uintptr_t sp, uintptr_t bp,
-                  uintptr_t top, bool* same_as_last) {
+                  uintptr_t top, bool* same_as_last, WalkKey* key) {
   const uint32_t generation = g_generation.load(std::memory_order_relaxed) | 1u << 31;
   WalkMemo& memo = t_memo;
   bool memo_usable = memo.generation == generation && memo.top == top && memo.max_frames == max_frames;
@@ -543,42 +598,63 @@ int WalkFromEntry(uintptr_t* frames, int max_frames, uintptr_t pc, uintptr_t sp,
       fresh_fits = false;
     }
     if (memo_usable) {
-      while (cursor < memo.states && memo.s[cursor].sp < sp) ++cursor;
-      if (cursor < memo.states && SameState(memo.s[cursor], pc, sp, bp)) {
+      while (cursor < memo.states && Nth(memo, cursor).sp < sp) ++cursor;
+      if (cursor < memo.states && SameState(Nth(memo, cursor), pc, sp, bp)) {
         memo_usable = false;  // one attempt: a failed check means the stack changed here
         const int have = count + (memo.states - 1 - cursor);
         const bool enough = memo.complete || have >= max_frames;
         if (enough && fresh_fits && SuffixUnchanged(memo, cursor)) {
-          if (fresh_count == 1 && same_as_last != nullptr && memo.frames > 0) {
-            // The whole walk repeats: if it also yields as many frames, it is the last
-            // walk, and the caller does not need them copied again.
-            int total = count;
-            for (int i = cursor + 1; i < memo.states && total < max_frames && memo.s[i].pc != 0; ++i) {
-              ++total;
-            }
-            if (total == memo.frames) {
-              *same_as_last = true;
-              return total;
-            }
+          // The frames the walk takes from the memo: every state after the cursor's
+          // but the stack's end (the only state with pc 0, always the memo's last).
+          int outer = memo.states - 1 - cursor - (memo.s[0].pc == 0 ? 1 : 0);
+          if (outer > max_frames - count) outer = max_frames - count;
+          if (fresh_count == 1 && same_as_last != nullptr && memo.frames > 0 &&
+              count + outer == memo.frames) {
+            // The whole walk repeats and yields as many frames: it is the last walk,
+            // and the caller does not need them copied again.
+            *same_as_last = true;
+            return memo.frames;
           }
-          for (int i = cursor + 1; i < memo.states && count < max_frames; ++i) {
-            if (memo.s[i].pc == 0) break;
-            frames[count++] = memo.s[i].pc;
+          const int fresh_frames = count;
+          // The memo keeps the whole joined walk unless it outgrows the memo.
+          const bool memo_keeps_all = fresh_count - 1 + (memo.states - cursor) <= kMemoStates;
+          const bool keyed = key != nullptr && memo_keeps_all && memo.chained;
+          if (keyed) {
+            // The outer frames are not copied: the caller may already know what they
+            // make (WalkKey), and asks CfiKeyedFrames for them when it does not.
+            count += outer;
+            key->fresh = fresh_frames;
+            key->frames = count;
+          } else {
+            for (int i = cursor + 1; i < memo.states && count < max_frames; ++i) {
+              if (Nth(memo, i).pc == 0) break;
+              frames[count++] = Nth(memo, i).pc;
+            }
           }
           if (same_as_last != nullptr) *same_as_last = false;
-          // The memo becomes this walk: the fresh prefix, then the shared suffix.
+          // The memo becomes this walk: the shared suffix where it is (s[0..suffix)),
+          // then the fresh prefix. The suffix keeps its liveness and chains (they do not
+          // depend on what comes before); the prefix's are worked out from it.
           const int suffix = memo.states - cursor;
-          int keep = fresh_count - 1 + suffix <= kMemoStates ? suffix : kMemoStates - (fresh_count - 1);
-          if (cursor != fresh_count - 1) {
-            memmove(&memo.s[fresh_count - 1], &memo.s[cursor], sizeof(WalkState) * static_cast<size_t>(keep));
+          const int prefix = fresh_count - 1;
+          const WalkState& joined = memo.s[suffix - 1];
+          MarkBpLive(fresh, prefix, (joined.flags & kBpLive) != 0);
+          memo.chained = memo.chained && memo_keeps_all;
+          if (memo.chained) {
+            ChainStates(fresh, prefix, joined.chain);
+            if (keyed) key->key = prefix > 0 ? fresh[0].chain : joined.chain;
           }
-          memcpy(&memo.s[0], fresh, sizeof(WalkState) * static_cast<size_t>(fresh_count - 1));
-          // The suffix keeps its liveness (it does not depend on what comes before).
-          MarkBpLive(memo.s, fresh_count - 1, (memo.s[fresh_count - 1].flags & kBpLive) != 0);
+          int keep = suffix;
+          if (prefix + suffix > kMemoStates) {
+            // Too long for the memo: its outermost states go.
+            keep = kMemoStates - prefix;
+            memmove(&memo.s[0], &memo.s[suffix - keep], sizeof(WalkState) * static_cast<size_t>(keep));
+          }
+          for (int i = 0; i < prefix; ++i) memo.s[keep + prefix - 1 - i] = fresh[i];
           memo.complete = memo.complete && keep == suffix;
-          memo.states = fresh_count - 1 + keep;
+          memo.states = prefix + keep;
           memo.frames = same_as_last != nullptr ? count : -1;
-          return count;
+          return keyed ? fresh_frames : count;
         }
       }
     }
@@ -597,7 +673,7 @@ int WalkFromEntry(uintptr_t* frames, int max_frames, uintptr_t pc, uintptr_t sp,
     if (pc == 0) {
       // The stack's end: keep the state, so a later walk checks this read too.
       if (fresh_count < kMemoStates) {
-        fresh[fresh_count++] = WalkState{pc, sp, bp, 0, 0};
+        fresh[fresh_count++] = WalkState{pc, sp, bp, 0, 0, 0};
       } else {
         fresh_fits = false;
       }
@@ -608,8 +684,16 @@ int WalkFromEntry(uintptr_t* frames, int max_frames, uintptr_t pc, uintptr_t sp,
   }
   if (same_as_last != nullptr) *same_as_last = false;
   if (fresh_count > 0) {
-    memcpy(memo.s, fresh, sizeof(WalkState) * static_cast<size_t>(fresh_count));
-    MarkBpLive(memo.s, fresh_count, false);
+    MarkBpLive(fresh, fresh_count, false);
+    memo.chained = fresh_fits;
+    if (fresh_fits) ChainStates(fresh, fresh_count, kChainEnd);
+    for (int i = 0; i < fresh_count; ++i) memo.s[fresh_count - 1 - i] = fresh[i];
+    if (key != nullptr && fresh_fits) {
+      // Every frame is in the memo: the key names them.
+      key->key = fresh[0].chain;
+      key->fresh = count;
+      key->frames = count;
+    }
     memo.states = fresh_count;
     // A walk nobody compares with (same_as_last == nullptr) may not be taken for the
     // last one by a walk that does.
@@ -637,8 +721,9 @@ __attribute__((always_inline)) inline void CaptureThisFrame(uintptr_t* pc, uintp
 }  // namespace
 
 __attribute__((noinline)) int CfiBacktrace(uintptr_t* frames, int max_frames, uintptr_t caller,
-                                           bool* same_as_last) {
+                                           bool* same_as_last, WalkKey* key) {
   if (same_as_last != nullptr) *same_as_last = false;
+  if (key != nullptr) key->key = 0;
   const uintptr_t top = StackTop();
   if (top == 0) return -1;
   uintptr_t pc, sp, bp;
@@ -650,8 +735,15 @@ __attribute__((noinline)) int CfiBacktrace(uintptr_t* frames, int max_frames, ui
       *reinterpret_cast<const uintptr_t*>(entry + 8) == caller) {
     // Scalars, not a struct: a struct built from these stores and then copied as a
     // whole stalls on store forwarding (see StepOut).
-    return WalkFromEntry(frames, max_frames, caller, entry + 16,
-                         *reinterpret_cast<const uintptr_t*>(entry), top, same_as_last);
+    const uintptr_t entry_bp = *reinterpret_cast<const uintptr_t*>(entry);
+    if (same_as_last != nullptr) {
+      const int repeated = RepeatsLastWalk(max_frames, caller, entry + 16, entry_bp, top);
+      if (repeated > 0) {
+        *same_as_last = true;
+        return repeated;
+      }
+    }
+    return WalkFromEntry(frames, max_frames, caller, entry + 16, entry_bp, top, same_as_last, key);
   }
   // Otherwise walk out of heapwarden's own frames until `caller` appears.
   int count = 0;
@@ -675,6 +767,12 @@ __attribute__((noinline)) int CfiBacktrace(uintptr_t* frames, int max_frames, ui
     if (count == max_frames) break;
   }
   return found ? count : -1;
+}
+
+void CfiKeyedFrames(uintptr_t* frames, const WalkKey& key) {
+  // The memo became the walk: its states are the walk's, one per frame.
+  WalkMemo& memo = t_memo;
+  for (int i = key.fresh; i < key.frames; ++i) frames[i] = Nth(memo, i).pc;
 }
 
 __attribute__((noinline)) uintptr_t CfiStackAbove(int frames) {

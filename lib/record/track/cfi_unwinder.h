@@ -24,7 +24,24 @@ namespace heapwarden::internal {
 // *same_as_last (when non-null) is set true when the stack is, provably, exactly that
 // of this thread's previous walk (the recorder then reuses its site); `frames` then
 // holds only frames[0], and the count is the previous walk's.
-int CfiBacktrace(uintptr_t* frames, int max_frames, uintptr_t caller, bool* same_as_last = nullptr);
+//
+// With `key` non-null, the walk may name its stack by key->key, a 64-bit hash of its
+// frames kept with the walk memo (cfi_unwinder.cc): the same key is the same frames.
+// A walk that joins this thread's previous one then does not copy the frames they
+// share: it fills in only frames[0..key->fresh) and returns key->fresh;
+// CfiKeyedFrames fills in the rest when the caller needs them. key->key is 0 when the
+// walk has no key; the frames are then filled in whole.
+struct WalkKey {
+  uint64_t key;
+  int fresh;
+  int frames;  // the whole walk's count
+};
+int CfiBacktrace(uintptr_t* frames, int max_frames, uintptr_t caller, bool* same_as_last = nullptr,
+                 WalkKey* key = nullptr);
+
+// Fills in frames[key.fresh..key.frames) of the walk that just set `key`. Call it
+// before this thread walks again.
+void CfiKeyedFrames(uintptr_t* frames, const WalkKey& key);
 
 // CfiStackAbove()
 //

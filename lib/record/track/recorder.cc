@@ -8,6 +8,7 @@
 #include "record/track/caller_totals.h"
 #include "record/base/clock.h"
 #include "record/track/free_checker.h"
+#include "record/track/site_cache.h"
 #include "record/track/mapped_regions.h"
 #include "record/base/proc_stats.h"
 #include "record/base/log.h"
@@ -64,6 +65,7 @@ bool Recorder::Init(const char* options_text) {
     return false;
   }
   InitStackCapture();
+  site_cache_ = InitSiteCache();
   python_frames_ = options_.python_frames == kPythonFramesOn && depth_ > 1;
   InitPythonStacks(python_frames_);
   InitFreeChecks(*this);
@@ -84,19 +86,26 @@ void Recorder::OnAllocate(void* p, size_t size, AllocKind kind, uintptr_t caller
   const bool python = python_frames_ && PythonStacksMaybe() && ReadPythonChain(&chain);
   const int max_frames = python ? kMaxFrames : depth_;
   const uint64_t python_signature = python ? chain.signature : 0;
-  int depth = CaptureStack(frames, max_frames, caller, &same_stack);
+  // Python stacks are merged from two walks: the walk's key does not name them.
+  WalkKey key;
+  int depth = CaptureStack(frames, max_frames, caller, &same_stack,
+                           python || !site_cache_ ? nullptr : &key);
   const uint32_t tag = t_state.tag_id;
   uint32_t site_id = t_state.last_site;
   if (!same_stack || site_id == SiteTable::kOverflowSite || t_state.last_site_tag != tag ||
       t_state.last_python_signature != python_signature) {
-    // The same stack under another tag or other Python lines: the walk did not fill
-    // the frames in.
-    if (same_stack) depth = CaptureStack(frames, max_frames, caller);
-    // The merged stack keeps `depth` frames, Python frames included (SPEC); a stack
-    // that could not be merged keeps its native `depth`.
-    if (python) depth = MergePythonFrames(frames, depth, depth < max_frames, chain, depth_);
-    if (depth > depth_) depth = depth_;
-    site_id = sites_.Intern(frames, depth, tag, kSourceHeap);
+    if (!same_stack && !python && site_cache_ && key.key != 0) {
+      site_id = SiteOfKeyedStack(frames, key, tag);
+    } else {
+      // The same stack under another tag or other Python lines: the walk did not fill
+      // the frames in.
+      if (same_stack) depth = CaptureStack(frames, max_frames, caller);
+      // The merged stack keeps `depth` frames, Python frames included (SPEC); a stack
+      // that could not be merged keeps its native `depth`.
+      if (python) depth = MergePythonFrames(frames, depth, depth < max_frames, chain, depth_);
+      if (depth > depth_) depth = depth_;
+      site_id = sites_.Intern(frames, depth, tag, kSourceHeap);
+    }
     t_state.last_site = site_id;
     t_state.last_site_tag = tag;
     t_state.last_python_signature = python_signature;
@@ -110,6 +119,23 @@ void Recorder::OnAllocate(void* p, size_t size, AllocKind kind, uintptr_t caller
   }
   if (sampled_) sampled_filter_.Add(block.address);
   CountAllocation(block);
+}
+
+uint32_t Recorder::SiteOfKeyedStack(uintptr_t* frames, const WalkKey& key, uint32_t tag) {
+  bool hit;
+  SiteCacheEntry* entry = FindCachedSite(key.key, tag, &hit);
+  if (hit) return entry->site;
+  int depth = CompleteKeyedStack(frames, key);
+  if (depth > depth_) depth = depth_;
+  const uint32_t site_id = sites_.Intern(frames, depth, tag, kSourceHeap);
+  if (entry != nullptr) {
+    if (site_id == SiteTable::kOverflowSite) {
+      entry->key = 0;  // the table may have room later
+    } else {
+      entry->site = site_id;
+    }
+  }
+  return site_id;
 }
 
 void Recorder::CountAllocation(const LiveBlock& block) {
@@ -268,6 +294,7 @@ void Recorder::AfterForkChild() {
   live_.ResetAfterFork();
   ResetFreeChecksAfterFork();
   ResetCallerTotalsAfterFork();
+  ResetSiteCacheAfterFork();
   sampled_filter_.ResetAfterFork();
   sites_.ResetAfterFork();
   tags_.ResetAfterFork();

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "record/track/cfi_unwinder.h"
 #include "record/track/live_table.h"
 #include "record/track/module_table.h"
 #include "record/base/options.h"
@@ -175,6 +176,7 @@ class Recorder {
   char options_text_[4096] = {};
   int depth_ = 32;
   bool python_frames_ = false;  // python_stack.h: Python frames asked for (option on, depth > 1)
+  bool site_cache_ = false;     // site_cache.h is ready
   int pid_ = 0;
   bool is_fork_child_ = false;
   std::atomic<bool> final_report_written_{false};
@@ -208,6 +210,8 @@ class Recorder {
   void OnServiceDue(uint32_t now_ms);
 
   void CountAllocation(const LiveBlock& block);
+  // The site of a stack CaptureStack returned named by `key` (maybe partly filled in).
+  uint32_t SiteOfKeyedStack(uintptr_t* frames, const WalkKey& key, uint32_t tag);
   // The allocation path's rare branch: live bytes `live` passed the maximum `peak`.
   void OnNewMaximum(uint64_t live, uint64_t peak);
 };

@@ -99,12 +99,15 @@ bool InitStackCapture() {
   return true;
 }
 
-int CaptureStack(uintptr_t* frames, int max_frames, uintptr_t caller, bool* same_as_last) {
+int CaptureStack(uintptr_t* frames, int max_frames, uintptr_t caller, bool* same_as_last,
+                 WalkKey* key) {
   if (same_as_last != nullptr) *same_as_last = false;
+  if (key != nullptr) key->key = 0;
   if (max_frames > kMaxFrames) max_frames = kMaxFrames;
   if (max_frames > 1) {
-    int n = CfiBacktrace(frames, max_frames, caller, same_as_last);
+    int n = CfiBacktrace(frames, max_frames, caller, same_as_last, key);
     if (n > 0 && same_as_last != nullptr && *same_as_last) return n;  // frames not filled
+    if (n > 0 && key != nullptr && key->key != 0) return n;           // maybe not all filled
     if (n > 0) return DropOwnFrames(frames, n);
     if (same_as_last != nullptr) *same_as_last = false;
   }
@@ -129,6 +132,11 @@ int CaptureStack(uintptr_t* frames, int max_frames, uintptr_t caller, bool* same
   int count = n - first < max_frames ? n - first : max_frames;
   for (int i = 0; i < count; ++i) frames[i] = reinterpret_cast<uintptr_t>(raw[first + i]);
   return DropOwnFrames(frames, count);
+}
+
+int CompleteKeyedStack(uintptr_t* frames, const WalkKey& key) {
+  CfiKeyedFrames(frames, key);
+  return DropOwnFrames(frames, key.frames);
 }
 
 }  // namespace heapwarden::internal

@@ -14,6 +14,8 @@
 
 #include <cstdint>
 
+#include "record/track/cfi_unwinder.h"
+
 namespace heapwarden::internal {
 
 inline constexpr int kMaxFrames = 128;
@@ -28,7 +30,16 @@ bool InitStackCapture();
 // *same_as_last (when non-null) is set true only when the stack is exactly that of
 // this thread's previous CaptureStack that also passed same_as_last. The frames are
 // then not filled in (the caller already has what it made of them).
-int CaptureStack(uintptr_t* frames, int max_frames, uintptr_t caller, bool* same_as_last = nullptr);
+// With `key` non-null, the stack may come back named (key->key != 0, see WalkKey in
+// cfi_unwinder.h) and then partly filled in: the return value is key->fresh.
+// CompleteKeyedStack makes it whole.
+int CaptureStack(uintptr_t* frames, int max_frames, uintptr_t caller, bool* same_as_last = nullptr,
+                 WalkKey* key = nullptr);
+
+// Fills in the outer frames of the stack CaptureStack just returned named (before the
+// thread captures again) and drops heapwarden's own frames, as CaptureStack would
+// have. Returns the count.
+int CompleteKeyedStack(uintptr_t* frames, const WalkKey& key);
 
 }  // namespace heapwarden::internal
 

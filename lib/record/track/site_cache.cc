@@ -1,0 +1,89 @@
+// site_cache.cc: see site_cache.h. Record side, hot path.
+#include "record/track/site_cache.h"
+
+#include <pthread.h>
+
+#include "record/base/mmap_arena.h"
+#include "record/base/spin_lock.h"
+#include "record/base/thread_state.h"
+
+namespace heapwarden::internal {
+namespace {
+
+// Tables of exited threads, for the next threads. Beyond this many at once a table
+// is unmapped.
+constexpr int kMaxFreeTables = 256;
+
+struct Shared {
+  SpinLock free_lock;
+  ThreadSiteCache* free_tables[kMaxFreeTables] = {};
+  int free_count = 0;
+  pthread_key_t exit_key = 0;
+  bool ready = false;
+};
+
+constinit Shared g;
+
+// Thread exit (a pthread key destructor).
+void ReleaseTable(void* value) {
+  auto* table = static_cast<ThreadSiteCache*>(value);
+  t_state.site_cache = nullptr;
+  t_state.site_cache_released = 1;  // the thread's last allocations go without
+  if (table == nullptr) return;
+  {
+    SpinLockHolder hold(g.free_lock);
+    if (g.free_count < kMaxFreeTables) {
+      g.free_tables[g.free_count++] = table;
+      return;
+    }
+  }
+  UnmapPages(table, sizeof(ThreadSiteCache));
+}
+
+__attribute__((noinline)) ThreadSiteCache* AcquireTable() {
+  if (!g.ready || t_state.site_cache_released != 0) return nullptr;
+  ThreadSiteCache* table = nullptr;
+  {
+    SpinLockHolder hold(g.free_lock);
+    if (g.free_count > 0) table = g.free_tables[--g.free_count];
+  }
+  if (table == nullptr) table = static_cast<ThreadSiteCache*>(MapPages(sizeof(ThreadSiteCache)));
+  if (table == nullptr) {
+    t_state.site_cache_released = 1;  // do not try again on every allocation
+    return nullptr;
+  }
+  t_state.site_cache = table;
+  // May allocate: the recorder holds the recursion guard, so that is served untracked.
+  pthread_setspecific(g.exit_key, table);
+  return table;
+}
+
+}  // namespace
+
+bool InitSiteCache() {
+  if (pthread_key_create(&g.exit_key, ReleaseTable) != 0) return false;
+  g.ready = true;
+  return true;
+}
+
+void ResetSiteCacheAfterFork() { g.free_lock.ResetAfterFork(); }
+
+SiteCacheEntry* FindCachedSite(uint64_t key, uint32_t tag, bool* hit) {
+  ThreadSiteCache* table = t_state.site_cache;
+  if (table == nullptr && (table = AcquireTable()) == nullptr) {
+    *hit = false;
+    return nullptr;
+  }
+  // The key is already a hash; the tag moves tagged stacks to other slots.
+  const uint64_t h = (key ^ (uint64_t{tag} * 0x9e3779b97f4a7c15ull)) >> (64 - ThreadSiteCache::kBits);
+  SiteCacheEntry& e = table->entries[h];
+  *hit = e.key == key && e.tag == tag;
+  if (!*hit) {
+    e.key = key;
+    e.tag = tag;
+    e.site = 0;
+  }
+  return &e;
+}
+
+}  // namespace heapwarden::internal

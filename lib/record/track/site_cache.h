@@ -1,0 +1,50 @@
+// site_cache.h: the sites of this thread's recent stacks, found by the walk's key
+// (WalkKey, cfi_unwinder.h) instead of by their frames.
+//
+// Why: a C++ program allocates from deep stacks (20-30 frames under each std::string
+// or map node) that differ from one allocation to the next in their innermost few.
+// Interning a whole stack costs a copy, a scan for heapwarden's own frames, a hash
+// and a compare of every frame: about 1,000 instructions at 31 frames, most of exact
+// mode's cost there. The walk memo already proves the outer frames unchanged and
+// keeps a hash of them, so the stack's key costs a few instructions per new frame.
+//
+// A key is a 64-bit hash of the frames: two different stacks share one with
+// probability 2^-64, and a thread's table holds 256 of them, so a run of 10^10
+// allocations mistakes one stack for another with probability about 10^-7.
+//
+// Hot path. Each thread has its own direct-mapped table, mapped at its first keyed
+// stack and handed to a later thread when it exits (keys name frames, not a
+// thread's walks, so the entries stay right). Only the owning thread reads or writes
+// it: no atomics, no locks.
+#ifndef HEAPWARDEN_LIB_RECORD_TRACK_SITE_CACHE_H_
+#define HEAPWARDEN_LIB_RECORD_TRACK_SITE_CACHE_H_
+
+#include <cstdint>
+
+namespace heapwarden::internal {
+
+struct SiteCacheEntry {
+  uint64_t key;  // 0: empty
+  uint32_t tag;
+  uint32_t site;
+};
+
+struct ThreadSiteCache {
+  static constexpr int kBits = 8;
+  static constexpr int kEntries = 1 << kBits;
+  SiteCacheEntry entries[kEntries];
+};
+
+// Registers the thread-exit hook. Call once, from Init, with the recursion guard held.
+bool InitSiteCache();
+// fork(): the child may have inherited the free list's lock held.
+void ResetSiteCacheAfterFork();
+
+// The calling thread's entry for (key, tag): *hit says whether it holds the site. If
+// not, it now holds the key, and the caller stores the site it interns (or 0 in
+// `key` to leave it empty). nullptr when the thread has no table.
+SiteCacheEntry* FindCachedSite(uint64_t key, uint32_t tag, bool* hit);
+
+}  // namespace heapwarden::internal
+
+#endif  // HEAPWARDEN_LIB_RECORD_TRACK_SITE_CACHE_H_
