@@ -35,7 +35,7 @@ bool LiveTable::Rehash(Shard& shard, size_t capacity) {
 
 bool LiveTable::Insert(const LiveBlock& block) {
   const uint64_t hash = Hash(block.address);
-  Shard& shard = ShardFor(this, hash);
+  Shard& shard = ShardFor(this, block.address);
   SpinLockHolder hold(shard.lock);
   // Keep the load factor under 3/4 so probes stay short.
   if ((shard.count + 1) * 4 > shard.capacity * 3 && !Grow(shard)) return false;
@@ -66,7 +66,7 @@ inline long LiveTable::SlotOf(const Shard& shard, uintptr_t address, uint64_t ha
 
 bool LiveTable::Find(uintptr_t address, LiveBlock* out) {
   const uint64_t hash = Hash(address);
-  Shard& shard = ShardFor(this, hash);
+  Shard& shard = ShardFor(this, address);
   SpinLockHolder hold(shard.lock);
   const long slot = SlotOf(shard, address, hash);
   if (slot < 0) return false;
@@ -76,7 +76,7 @@ bool LiveTable::Find(uintptr_t address, LiveBlock* out) {
 
 bool LiveTable::Erase(uintptr_t address, LiveBlock* out) {
   const uint64_t hash = Hash(address);
-  Shard& shard = ShardFor(this, hash);
+  Shard& shard = ShardFor(this, address);
   SpinLockHolder hold(shard.lock);
   const long slot = SlotOf(shard, address, hash);
   if (slot < 0) return false;
