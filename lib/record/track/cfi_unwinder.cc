@@ -422,7 +422,7 @@ struct WalkState {
   uintptr_t sp;
   uintptr_t bp;
   uintptr_t bp_slot;  // where stepping out of this frame read the caller's bp (0: kept)
-  uint32_t flags;     // kUsesBp, kBpLive
+  uint32_t flags;     // kUsesBp, kBpLive, kCheckBp
   // A hash of the pcs of this state and of every state after it in the memo (the
   // walk's frames from here out, and its end if the memo holds it): WalkKey.
   uint64_t chain;
@@ -434,6 +434,9 @@ constexpr uint32_t kUsesBp = 1;
 // saved bp is loaded). Code built without frame pointers keeps anything in rbp, so a
 // walk that compared bp where it is dead would almost never find a state to join.
 constexpr uint32_t kBpLive = 2;
+// Stepping out of this state read the caller's bp, and the rest of the walk uses it:
+// a later walk that joins before this state must re-read that word (SuffixUnchanged).
+constexpr uint32_t kCheckBp = 4;
 
 enum StepResult { kStepOk, kStepEnd, kStepFail };
 
@@ -507,8 +510,9 @@ bool SameState(const WalkState& known, uintptr_t pc, uintptr_t sp, uintptr_t bp)
 void MarkBpLive(WalkState* s, int end, bool live_after) {
   bool live = live_after;
   for (int i = end - 1; i >= 0; --i) {
+    const bool check = s[i].bp_slot != 0 && live;  // `live` is still the next state's
     live = (s[i].flags & kUsesBp) != 0 || (s[i].bp_slot == 0 && live);
-    s[i].flags = (s[i].flags & ~kBpLive) | (live ? kBpLive : 0);
+    s[i].flags = (s[i].flags & ~(kBpLive | kCheckBp)) | (live ? kBpLive : 0) | (check ? kCheckBp : 0);
   }
 }
 
@@ -525,7 +529,7 @@ bool SuffixUnchanged(const WalkMemo& m, int from) {
     diff |= *reinterpret_cast<const uintptr_t*>(next.sp - 8) ^ next.pc;
     // A saved bp matters only where the rest of the walk uses it: code without frame
     // pointers keeps a loop counter in rbp as often as not.
-    if (s->bp_slot != 0 && (next.flags & kBpLive) != 0) {
+    if ((s->flags & kCheckBp) != 0) {
       diff |= *reinterpret_cast<const uintptr_t*>(s->bp_slot) ^ next.bp;
     }
   }
