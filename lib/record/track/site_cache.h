@@ -9,8 +9,8 @@
 // keeps a hash of them, so the stack's key costs a few instructions per new frame.
 //
 // A key is a 64-bit hash of the frames: two different stacks share one with
-// probability 2^-64, and a thread's table holds 256 of them, so a run of 10^10
-// allocations mistakes one stack for another with probability about 10^-7.
+// probability 2^-64, and a lookup compares one entry, so a run of 10^10 allocations
+// mistakes one stack for another with probability about 5 x 10^-10.
 //
 // Hot path. Each thread has its own direct-mapped table, mapped at its first keyed
 // stack and handed to a later thread when it exits (keys name frames, not a
