@@ -236,7 +236,8 @@ void ExpectWithinBounds(const json& report, const std::map<std::string, Range>& 
     if (got.bytes != range.bytes_before) ++moved;
   }
   // Not asserted (it depends on scheduling): whether the snapshot overlapped the work.
-  std::cout << "snapshot of running workers: " << moved << " of 3 moving sites seen moving\n";
+  std::cout << "snapshot of running workers: " << moved
+            << " site(s) differ from the tallies read just before it (3 may)\n";
   // Only three sites move while the workers run: the others are known exactly.
   EXPECT_GE(exact_sites, static_cast<int>(bounds.size()) - 3);
   // The totals and the sites are read one after the other, not at one instant, so they
@@ -382,6 +383,29 @@ TEST(SnapshotExactness, EverySnapshotIsExactWithTheMimallocBackend) {
 // their cross-thread frees included; the other sites are only checked to be real ones.
 TEST(SnapshotExactness, SampledModeCountsEveryBigBlock) {
   CheckRun({"--mode", "sampled", "--sample-bytes", "4096", "--sample-seed", "7"}, true);
+}
+
+// KNOWN FAILING, disabled until the record side is fixed (issue 15 lead): a snapshot of
+// running threads writes `totals` from one pass over the sites (emit/heap_totals.cc)
+// and `sites` from a second pass, so the two disagree by whatever the threads did in
+// between (measured: up to 402 blocks and 67 KB in a snapshot of four threads).
+// A report should add up: compute the totals from the very figures it writes per site.
+// Run it with --gtest_also_run_disabled_tests.
+TEST(SnapshotExactness, DISABLED_RunningSnapshotTotalsEqualTheSumOfItsSites) {
+  TempDir dir;
+  CommandResult result = RunCommand(UnderHeapwarden(
+      {.argv = {HW_PROGRAM_snapshot_exactness, dir.path(), std::to_string(kPhases), std::to_string(kOps)},
+       .timeout_s = 100},
+      dir.File("final.json"), {"--mode", "exact"}));
+  ASSERT_EQ(result.exit_status, 0) << result.Describe();
+  for (int phase = 1; phase < kPhases; phase += 2) {
+    SCOPED_TRACE("while the workers ran, phase " + std::to_string(phase));
+    std::optional<json> during = Load(dir.File("during." + std::to_string(phase) + ".json"));
+    ASSERT_TRUE(during);
+    const View view = ViewOf(*during);
+    EXPECT_EQ(view.totals.blocks, view.all.blocks);
+    EXPECT_EQ(view.totals.bytes, view.all.bytes);
+  }
 }
 
 }  // namespace

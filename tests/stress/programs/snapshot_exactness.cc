@@ -1,8 +1,9 @@
 // snapshot_exactness.cc: the ground truth of tests/stress/snapshot_exactness_test.cc.
-// Four workers allocate from fourteen call sites (malloc, calloc, new, new[], aligned
+// Four workers allocate from seventeen call sites (malloc, calloc, new, new[], aligned
 // new, aligned_alloc, posix_memalign, realloc; shallow stacks, a ten-deep chain, one
-// leaf reached by two paths, one recursive function at two depths) and free blocks on
-// other threads through queues, in phases. Every block starts with a header naming its
+// leaf reached by two paths, one recursive function at two depths, three functions
+// reached from a second caller) and free blocks on other threads through queues, in
+// phases. Every block starts with a header naming its
 // site, kind and size, so whichever thread frees it counts it against the right site.
 //
 // Each worker counts, per site, four monotonic tallies in blocks and bytes: allocations
@@ -11,14 +12,16 @@
 //    sum(alloc done) - sum(free done): written to DIR/expected.K, with a snapshot taken
 //    by heapwarden_snapshot() to DIR/snap.K.json; on some barriers the program also
 //    waits for a snapshot from outside (writes DIR/ready.K, waits for DIR/go.K);
-//  - while the workers run, main takes a snapshot (DIR/during.K.json) and brackets it:
-//    a site's live count at any instant of the snapshot lies in
+//  - while the workers run (odd phases), main takes a snapshot (DIR/during.K.json) and
+//    brackets it: a site's live count at any instant of the call lies in
 //    [alloc done before - frees started after, alloc started after - frees done before]
-//    whatever the interleaving: DIR/bounds.K;
+//    whatever the interleaving: DIR/bounds.K. Meanwhile only the three hot sites
+//    change, so the others' bounds are one value;
 //  - at exit, what is still live (blocks kept in slots and queues) is DIR/expected.final,
 //    for the report written at exit.
-// DIR/sites lists each site's key (its functions, innermost first, '<'-joined, up to
-// Worker) and the smallest and largest block it makes; DIR/pid the process id.
+// DIR/sites lists each site's key (its stack's functions, innermost first, '<'-joined,
+// up to the thread's entry Worker_) and the smallest and largest block it makes;
+// DIR/pid the process id.
 //   usage: snapshot_exactness DIR [PHASES [OPS [OUTSIDE]]]
 // OUTSIDE (0/1, default 0): wait for the outside snapshots. Prints "phases N" on stdout.
 #include <heapwarden/heapwarden.h>
@@ -394,8 +397,8 @@ NOINLINE void* AllocateSomewhere(Worker& w, uint32_t pick) {
 }
 
 // Phases: 0, 3, 6 fill the slots, 2, 5 empty them, the others churn. Half way through an
-// odd phase each worker waits at a gate that main opens just before its snapshot of
-// the running workers, so that the snapshot overlaps their work.
+// odd phase each worker waits at a gate; main opens it, lets the workers get going, and
+// takes its snapshot of the running workers while they step through the hot sites.
 int KeepPercent(int phase) {
   switch (phase % 3) {
     case 0: return 90;
