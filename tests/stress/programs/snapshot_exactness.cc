@@ -3,7 +3,8 @@
 // new, aligned_alloc, posix_memalign, realloc; shallow stacks, a ten-deep chain, one
 // leaf reached by two paths, one recursive function at two depths, three functions
 // reached from a second caller) and free blocks on other threads through queues, in
-// phases. Every block starts with a header naming its
+// phases; in each phase a short-lived thread allocates from an eighteenth site and
+// exits, leaving blocks live and in the workers' queues. Every block starts with a header naming its
 // site, kind and size, so whichever thread frees it counts it against the right site.
 //
 // Each worker counts, per site, four monotonic tallies in blocks and bytes: allocations
@@ -68,6 +69,7 @@ enum Site {
   kHotSmall,  // the hot sites: from AllocateHot
   kHotNew,
   kHotLeaf,
+  kEphemeral,  // from a short-lived thread per phase
   kSites
 };
 
@@ -97,6 +99,7 @@ const SiteInfo kSiteInfo[kSites] = {
     {"SmallMalloc<AllocateHot<HotStep<Worker_", 16, 271},
     {"NewObject<AllocateHot<HotStep<Worker_", 32, 543},
     {"Leaf<PathA<AllocateHot<HotStep<Worker_", 40, 167},
+    {"EphemeralAlloc<Ephemeral_", 24, 800},
 };
 
 enum Kind : uint16_t { kMalloc, kNew, kNewArr, kNewAligned, kPlainAligned };
@@ -136,6 +139,8 @@ struct Queue {  // blocks handed to a worker for it to free; fixed storage, no m
 };
 
 Worker g_workers[kWorkers];
+// The short-lived threads (one per phase, one at a time) share its tallies and slots.
+Worker g_ephemeral;
 Queue g_queues[kWorkers];
 pthread_barrier_t g_barrier;
 std::atomic<int> g_phase{0};
@@ -263,6 +268,12 @@ NOINLINE void* RecurseEntry(Worker& w, Site site, int levels) {
   void* p = Recurse(w, site, levels);
   Keep(p);
   return p;
+}
+
+NOINLINE void* EphemeralAlloc(Worker& w) {
+  const uint32_t n = SizeFor(w, kEphemeral);
+  Started(w, kEphemeral, n);
+  return Done(w, kEphemeral, kMalloc, malloc(n), n);
 }
 
 NOINLINE void* Chain9(Worker& w) {
@@ -434,6 +445,24 @@ NOINLINE void HotStep(Worker& w) {
   w.ops.fetch_add(1, std::memory_order_relaxed);
 }
 
+// A thread that lives for 200 allocations: what it leaves live, and what it hands to the
+// workers to free, must be counted after it has exited (whatever it kept per thread).
+void* Ephemeral_(void*) {
+  Worker& w = g_ephemeral;
+  for (int i = 0; i < 200; ++i) {
+    const uint32_t pick = Next(w);
+    void** slot = &w.slots[pick % kSlots];
+    void* old = *slot;
+    *slot = EphemeralAlloc(w);
+    if ((pick >> 28) & 1) {
+      HandOff(w, old);
+    } else {
+      Release(w, old);
+    }
+  }
+  return nullptr;
+}
+
 void* Worker_(void* arg) {
   Worker& w = *static_cast<Worker*>(arg);
   for (int phase = 0; phase < g_phases; ++phase) {
@@ -478,7 +507,7 @@ void* Worker_(void* arg) {
 int64_t Sum(int site, Tally t) {
   int64_t total = 0;
   for (const Worker& w : g_workers) total += w.tally[site][t].load();
-  return total;
+  return total + g_ephemeral.tally[site][t].load();
 }
 
 FILE* Create(const char* dir, const char* name, int phase) {
@@ -594,6 +623,8 @@ int main(int argc, char** argv) {
 
   pthread_barrier_init(&g_barrier, nullptr, kWorkers + 1);
   pthread_t threads[kWorkers];
+  g_ephemeral.self = kWorkers;  // hands its blocks to the second worker
+  g_ephemeral.rng = 0x2545f4914f6cdd1dull;
   for (int i = 0; i < kWorkers; ++i) {
     g_workers[i].self = i;
     g_workers[i].rng = 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(i + 1);
@@ -602,6 +633,9 @@ int main(int argc, char** argv) {
   int snapshots = 0;
   for (int phase = 0; phase < g_phases; ++phase) {
     pthread_barrier_wait(&g_barrier);  // go
+    pthread_t ephemeral;
+    pthread_create(&ephemeral, nullptr, Ephemeral_, nullptr);
+    pthread_join(ephemeral, nullptr);  // before the snapshot: its site stays still then
     if (phase % 2 == 1) SnapshotDuringPhase(dir, phase);
     pthread_barrier_wait(&g_barrier);  // every worker parked
     char path[4096];
