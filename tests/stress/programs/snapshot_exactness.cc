@@ -36,9 +36,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <new>
 
+// No inlining and no cloning: a clone would be named "Recurse.constprop.0".
+#if defined(__clang__)
+#define NOINLINE __attribute__((noinline))
+#else
 #define NOINLINE __attribute__((noinline, noclone))
+#endif
 
 namespace {
 
@@ -143,7 +149,6 @@ Worker g_workers[kWorkers];
 Worker g_ephemeral;
 Queue g_queues[kWorkers];
 pthread_barrier_t g_barrier;
-std::atomic<int> g_phase{0};
 std::atomic<int> g_at_gate{0};
 std::atomic<int> g_gate_open{-1};  // the phase whose workers may pass half way
 std::atomic<int> g_snapshot_done{-1};  // the phase whose snapshot call has returned
