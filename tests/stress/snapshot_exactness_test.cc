@@ -241,9 +241,9 @@ void ExpectWithinBounds(const json& report, const std::map<std::string, Range>& 
             << " site(s) differ from the tallies read just before it (3 may)\n";
   // Only three sites move while the workers run: the others are known exactly.
   EXPECT_GE(exact_sites, static_cast<int>(bounds.size()) - 3);
-  // The totals and the sites are read one after the other, not at one instant, so they
-  // may differ by what the workers did meanwhile (and by main's own few blocks).
-  // DISABLED_RunningSnapshotTotalsEqualTheSumOfItsSites wants them equal.
+  // The totals are the sum of every site written (RunningSnapshotTotalsEqualTheSumOfItsSites),
+  // the program's sites among them, so theirs may differ only by main's own few blocks
+  // and the workers' moves.
   EXPECT_LE(std::abs(view.totals.blocks - view.all.blocks), spread.blocks + 16);
   EXPECT_LE(std::abs(view.totals.bytes - view.all.bytes), spread.bytes + 65536);
 }
@@ -386,15 +386,12 @@ TEST(SnapshotExactness, SampledModeCountsEveryBigBlock) {
   CheckRun({"--mode", "sampled", "--sample-bytes", "4096", "--sample-seed", "7"}, true);
 }
 
-// KNOWN FAILING, disabled until the record side is fixed (issue 15 lead): a snapshot of
-// running threads writes `totals` from one pass over the sites (emit/heap_totals.cc)
-// and `sites` from a second pass, so the two disagree by whatever the threads did in
-// between (measured: up to 402 blocks and 67 KB in a snapshot of four threads).
-// A report should add up: compute the totals from the very figures it writes per site.
-// It fails in about half the runs (when the snapshot overlaps the workers' steps):
-//   heapwarden_exactness_tests --gtest_also_run_disabled_tests \
-//     --gtest_filter='*DISABLED*' --gtest_repeat=10
-TEST(SnapshotExactness, DISABLED_RunningSnapshotTotalsEqualTheSumOfItsSites) {
+// A report adds up even while threads run: its totals are computed from the very
+// figures it writes per site (emit/heap_totals.h reads each site once). Before, the
+// totals came from one pass over the sites and `sites` from a second, and a snapshot
+// of four running threads disagreed by up to 402 blocks and 67 KB, in about half the
+// runs.
+TEST(SnapshotExactness, RunningSnapshotTotalsEqualTheSumOfItsSites) {
   TempDir dir;
   CommandResult result = RunCommand(UnderHeapwarden(
       {.argv = {HW_PROGRAM_snapshot_exactness, dir.path(), std::to_string(kPhases), std::to_string(kOps)},

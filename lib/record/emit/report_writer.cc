@@ -137,21 +137,21 @@ void WriteTotalsJson(JsonBuffer& j, Recorder& r, const HeapTotals& totals) {
 void WriteSitesJson(JsonBuffer& j, Recorder& r, const HeapTotals& totals) {
   SiteTable& sites = r.sites();
   TagTable& tags = r.tags();
-  const uint32_t site_count = sites.site_count();
+  // The sites as the totals read them: their sum is the totals.
+  const uint32_t site_count = totals.site_count();
   j.BeginArray("sites");
   for (uint32_t id = 0; id < site_count; ++id) {
     const Site& s = sites.site(id);
-    if (s.allocations() == 0) continue;
+    const SiteFigures f = totals.Figures(id);
+    if (f.allocations == 0) continue;
     j.BeginObject();
     j.Uint("stack", s.stack_id);
     j.String("tag", tags.path(s.tag_id));
     j.String("source", s.source == kSourceMapped ? "mapped" : "heap");
-    uint64_t blocks, bytes;
-    totals.Allocated(s, &blocks, &bytes);
-    j.Uint("allocations", blocks);
-    j.Uint("bytes_allocated", bytes);
-    j.Uint("live_blocks", s.live_blocks());
-    j.Uint("live_bytes", s.live_bytes());
+    j.Uint("allocations", f.allocations);
+    j.Uint("bytes_allocated", f.bytes_allocated);
+    j.Uint("live_blocks", f.live_blocks);
+    j.Uint("live_bytes", f.live_bytes);
     j.Uint("peak_live_bytes", s.peak_live_bytes.load(std::memory_order_relaxed));
     bool any = false;
     double median = MedianLifetimeSeconds(s, &any);
