@@ -261,7 +261,7 @@ TEST(CfiUnwinderMemo, DifferentLeafUnderTheSameCallersJoinsTheMemo) {
 
 TEST(CfiUnwinderMemo, KeyedWalksNameExactlyTheirFrames) {
   // The recorder finds a site by the walk's key instead of its frames
-  // (record/track/site_cache.h): two walks may share a key only if they share every
+  // (record/track/walk_cache.h): two walks may share a key only if they share every
   // frame, and a joined walk's frames, filled in from the memo, must be libunwind's.
   g_keyed = true;
   std::vector<EntryWalk> walks;

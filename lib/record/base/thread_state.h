@@ -10,7 +10,7 @@
 namespace heapwarden::internal {
 
 struct ThreadCallerTable;  // caller_totals.h
-struct ThreadSiteCache;    // site_cache.h
+struct ThreadWalkCache;    // walk_cache.h
 
 struct ThreadState {
   // Non-zero while this thread runs heapwarden's own code: allocations made meanwhile
@@ -41,10 +41,10 @@ struct ThreadState {
   uint32_t last_site_tag;
   // The Python frames (python_stack.h) of that allocation, hashed; 0 when none.
   uint64_t last_python_signature;
-  // The sites of this thread's recent stacks (site_cache.h), and whether the thread's
-  // exit already gave the table away.
-  ThreadSiteCache* site_cache;
-  uint32_t site_cache_released;
+  // What the thread's walks remember (walk_cache.h), and whether the thread's exit
+  // already gave it away.
+  ThreadWalkCache* walk_cache;
+  uint32_t walk_cache_released;
 };
 
 extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "record/track/walk_cache.h"
 #include "record/base/mmap_arena.h"
 #include "record/base/thread_state.h"
 
@@ -366,8 +367,7 @@ Slot* Cache() {
 
 // Slots are claimed once per pc (pc 0 -> pc) and their rule replaced when stale; a
 // reader that sees the pc but not yet the rule computes the rule itself.
-Rule Lookup(uintptr_t pc) {
-  const uint32_t generation = g_generation.load(std::memory_order_relaxed) & 0x1fff;
+Rule LookupShared(uintptr_t pc, uint32_t generation) {
   Slot* cache = Cache();
   if (cache == nullptr) return ComputeRule(pc);
   size_t index = static_cast<size_t>((pc * 0x9e3779b97f4a7c15ull) >> (64 - kCacheBits));
@@ -390,6 +390,22 @@ Rule Lookup(uintptr_t pc) {
     return rule;
   }
   return ComputeRule(pc);
+}
+
+// The thread's own recent rules first (walk_cache.h): the shared table is large
+// enough that most of its lookups miss the processor's caches.
+Rule Lookup(uintptr_t pc) {
+  const uint32_t generation = g_generation.load(std::memory_order_relaxed) & 0x1fff;
+  RuleCacheEntry* near = ThreadRuleSlot(pc);
+  if (near != nullptr && near->pc == pc && GenerationOf(near->rule) == generation) {
+    return Decode(near->rule);
+  }
+  const Rule rule = LookupShared(pc, generation);
+  if (near != nullptr) {
+    near->pc = pc;
+    near->rule = Encode(rule, generation);
+  }
+  return rule;
 }
 
 // The top of the calling thread's stack, found once per thread. Reading through

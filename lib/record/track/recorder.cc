@@ -8,7 +8,7 @@
 #include "record/track/caller_totals.h"
 #include "record/base/clock.h"
 #include "record/track/free_checker.h"
-#include "record/track/site_cache.h"
+#include "record/track/walk_cache.h"
 #include "record/track/mapped_regions.h"
 #include "record/base/proc_stats.h"
 #include "record/base/log.h"
@@ -65,7 +65,7 @@ bool Recorder::Init(const char* options_text) {
     return false;
   }
   InitStackCapture();
-  site_cache_ = InitSiteCache();
+  site_cache_ = InitWalkCache();
   python_frames_ = options_.python_frames == kPythonFramesOn && depth_ > 1;
   InitPythonStacks(python_frames_);
   InitFreeChecks(*this);
@@ -294,7 +294,7 @@ void Recorder::AfterForkChild() {
   live_.ResetAfterFork();
   ResetFreeChecksAfterFork();
   ResetCallerTotalsAfterFork();
-  ResetSiteCacheAfterFork();
+  ResetWalkCacheAfterFork();
   sampled_filter_.ResetAfterFork();
   sites_.ResetAfterFork();
   tags_.ResetAfterFork();

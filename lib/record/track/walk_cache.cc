@@ -1,5 +1,5 @@
-// site_cache.cc: see site_cache.h. Record side, hot path.
-#include "record/track/site_cache.h"
+// walk_cache.cc: see walk_cache.h. Record side, hot path.
+#include "record/track/walk_cache.h"
 
 #include <pthread.h>
 
@@ -16,7 +16,7 @@ constexpr int kMaxFreeTables = 256;
 
 struct Shared {
   SpinLock free_lock;
-  ThreadSiteCache* free_tables[kMaxFreeTables] = {};
+  ThreadWalkCache* free_tables[kMaxFreeTables] = {};
   int free_count = 0;
   pthread_key_t exit_key = 0;
   bool ready = false;
@@ -26,9 +26,9 @@ constinit Shared g;
 
 // Thread exit (a pthread key destructor).
 void ReleaseTable(void* value) {
-  auto* table = static_cast<ThreadSiteCache*>(value);
-  t_state.site_cache = nullptr;
-  t_state.site_cache_released = 1;  // the thread's last allocations go without
+  auto* table = static_cast<ThreadWalkCache*>(value);
+  t_state.walk_cache = nullptr;
+  t_state.walk_cache_released = 1;  // the thread's last allocations go without
   if (table == nullptr) return;
   {
     SpinLockHolder hold(g.free_lock);
@@ -37,22 +37,22 @@ void ReleaseTable(void* value) {
       return;
     }
   }
-  UnmapPages(table, sizeof(ThreadSiteCache));
+  UnmapPages(table, sizeof(ThreadWalkCache));
 }
 
-__attribute__((noinline)) ThreadSiteCache* AcquireTable() {
-  if (!g.ready || t_state.site_cache_released != 0) return nullptr;
-  ThreadSiteCache* table = nullptr;
+__attribute__((noinline)) ThreadWalkCache* AcquireTable() {
+  if (!g.ready || t_state.walk_cache_released != 0) return nullptr;
+  ThreadWalkCache* table = nullptr;
   {
     SpinLockHolder hold(g.free_lock);
     if (g.free_count > 0) table = g.free_tables[--g.free_count];
   }
-  if (table == nullptr) table = static_cast<ThreadSiteCache*>(MapPages(sizeof(ThreadSiteCache)));
+  if (table == nullptr) table = static_cast<ThreadWalkCache*>(MapPages(sizeof(ThreadWalkCache)));
   if (table == nullptr) {
-    t_state.site_cache_released = 1;  // do not try again on every allocation
+    t_state.walk_cache_released = 1;  // do not try again on every allocation
     return nullptr;
   }
-  t_state.site_cache = table;
+  t_state.walk_cache = table;
   // May allocate: the recorder holds the recursion guard, so that is served untracked.
   pthread_setspecific(g.exit_key, table);
   return table;
@@ -60,23 +60,23 @@ __attribute__((noinline)) ThreadSiteCache* AcquireTable() {
 
 }  // namespace
 
-bool InitSiteCache() {
+bool InitWalkCache() {
   if (pthread_key_create(&g.exit_key, ReleaseTable) != 0) return false;
   g.ready = true;
   return true;
 }
 
-void ResetSiteCacheAfterFork() { g.free_lock.ResetAfterFork(); }
+void ResetWalkCacheAfterFork() { g.free_lock.ResetAfterFork(); }
 
 SiteCacheEntry* FindCachedSite(uint64_t key, uint32_t tag, bool* hit) {
-  ThreadSiteCache* table = t_state.site_cache;
+  ThreadWalkCache* table = t_state.walk_cache;
   if (table == nullptr && (table = AcquireTable()) == nullptr) {
     *hit = false;
     return nullptr;
   }
   // The key is already a hash; the tag moves tagged stacks to other slots.
-  const uint64_t h = (key ^ (uint64_t{tag} * 0x9e3779b97f4a7c15ull)) >> (64 - ThreadSiteCache::kBits);
-  SiteCacheEntry& e = table->entries[h];
+  const uint64_t h = (key ^ (uint64_t{tag} * 0x9e3779b97f4a7c15ull)) >> (64 - ThreadWalkCache::kBits);
+  SiteCacheEntry& e = table->sites[h];
   *hit = e.key == key && e.tag == tag;
   if (!*hit) {
     e.key = key;
@@ -84,6 +84,12 @@ SiteCacheEntry* FindCachedSite(uint64_t key, uint32_t tag, bool* hit) {
     e.site = 0;
   }
   return &e;
+}
+
+RuleCacheEntry* ThreadRuleSlot(uintptr_t pc) {
+  ThreadWalkCache* table = t_state.walk_cache;
+  if (table == nullptr) return nullptr;
+  return &table->rules[(pc * 0x9e3779b97f4a7c15ull) >> (64 - ThreadWalkCache::kBits)];
 }
 
 }  // namespace heapwarden::internal
