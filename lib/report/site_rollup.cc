@@ -33,7 +33,7 @@ absl::flat_hash_set<std::string> OnEveryStack(const ReportIndex& index, RollUp b
   for (const json& site : ArrayField(index.report(), "sites")) {
     absl::flat_hash_set<std::string> here;
     for (const json* frame : index.StackFrames(IntField(site, "stack", -1))) {
-      std::string name = by == RollUp::kFunction ? FrameLabel(index, *frame) : FileOf(*frame);
+      std::string name = by == RollUp::kFunction ? index.Names(*frame).label : FileOf(*frame);
       if (!name.empty() && (first || common.contains(name))) here.insert(std::move(name));
     }
     common = std::move(here);
@@ -90,14 +90,14 @@ std::string SiteName(const ReportIndex& index, int64_t stack, size_t width) {
   // named callers off. Those leading frames are left out, and each later run of them
   // is one "module+..." entry; a stack with no named frame keeps its offsets.
   bool any_named = false;
-  for (const json* frame : frames) any_named = any_named || !FrameFunction(*frame).empty();
+  for (const json* frame : frames) any_named = any_named || index.Names(*frame).named;
   std::string name;
   std::string unnamed_run_module;  // the module of the run of unnamed frames being folded
   for (const json* frame : frames) {
     if (skip_native && !IsPythonFrame(*frame)) continue;
-    std::string label = FrameLabel(index, *frame);
+    std::string label = index.Names(*frame).label;
     if (IsEntryFrame(label)) break;  // below main: the same for every site
-    if (any_named && FrameFunction(*frame).empty()) {
+    if (any_named && !index.Names(*frame).named) {
       if (name.empty()) continue;
       std::string module = label.substr(0, label.rfind("+0x"));
       if (module == unnamed_run_module) continue;
@@ -153,14 +153,14 @@ std::vector<RollUpRow> RollUpAmounts(const ReportIndex& index, const std::vector
         // functions too, "sqlite3+0xa7a1" rows would top the table only because they
         // sit under every site of a stripped program.
         bool any_named = false;
-        for (const json* frame : frames) any_named = any_named || !FrameFunction(*frame).empty();
+        for (const json* frame : frames) any_named = any_named || index.Names(*frame).named;
         for (const json* frame : frames) {
-          if (by == RollUp::kFunction && any_named && FrameFunction(*frame).empty()) {
+          if (by == RollUp::kFunction && any_named && !index.Names(*frame).named) {
             if (unnamed != nullptr) ++*unnamed;
             innermost = false;
             continue;
           }
-          std::string name = by == RollUp::kFunction ? FrameLabel(index, *frame) : FileOf(*frame);
+          const std::string& name = by == RollUp::kFunction ? index.Names(*frame).label : FileOf(*frame);
           if (name.empty()) {
             innermost = false;
             continue;
