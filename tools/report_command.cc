@@ -18,6 +18,7 @@
 #include "report/html_report.h"
 #include "report/pprof_report.h"
 #include "report/render_options.h"
+#include "report/report_heap.h"
 #include "report/report_io.h"
 #include "report/report_text.h"
 #include "report/site_rollup.h"
@@ -181,6 +182,7 @@ int ReportMain(const std::vector<std::string>& args) {
   }
 
   // Loaded before anything else, so a bad report gets the same answer in every format.
+  report::PrepareHeapForReportFile(file);
   absl::StatusOr<nlohmann::json> loaded = report::LoadReport(file);
   if (!loaded.ok()) {
     PrintError(loaded.status().message());

@@ -31,6 +31,7 @@
 #include "control_client.h"
 #include "leak_gate.h"
 #include "report/report_fields.h"
+#include "report/report_heap.h"
 #include "report/report_io.h"
 #include "report/report_text.h"
 #include "report/symbolize_report.h"
@@ -306,6 +307,7 @@ int RunMain(const std::vector<std::string>& argv) {
     if (!killed_line.empty()) PrintError(killed_line);
     return exit_code;
   }
+  report::PrepareHeapForReportFile(raw_path);
   absl::StatusOr<json> report = report::LoadReport(raw_path);
   if (!report.ok()) {
     PrintError(report.status().message());

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "report/leak_summary.h"
 #include "report/report_fields.h"
+#include "report/report_heap.h"
 #include "report/report_io.h"
 #include "report/report_text.h"
 #include "report/suppressions.h"
@@ -73,6 +74,7 @@ int SymbolizeMain(const std::vector<std::string>& args) {
   if (output.empty()) output = file;
 
   int file_version = 0;
+  report::PrepareHeapForReportFile(file);
   absl::StatusOr<nlohmann::json> report = report::LoadReport(file, &file_version);
   if (!report.ok()) {
     PrintError(report.status().message());
