@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -197,6 +198,7 @@ int ReportMain(const std::vector<std::string>& args) {
   std::ostringstream buffer;
   std::ostream& out = output.empty() ? std::cout : buffer;
   absl::Status rendered = format->render(report, options, out);
+  report::KeepUntilExit(std::move(report));
   if (!rendered.ok()) {
     PrintError(absl::StrCat("--format ", format_name, ": ", rendered.message()));
     return kExitUsage;

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
@@ -337,8 +338,10 @@ int RunMain(const std::vector<std::string>& argv) {
   }
 
   // A gate that could not write its evidence fails.
-  if (!written.ok() && FailOnLeakRequested()) return LeakGateExitCode(kExitFailure);
-  return FailOnLeakExitCode(*report, args, exit_code);
+  const int status = !written.ok() && FailOnLeakRequested() ? LeakGateExitCode(kExitFailure)
+                                                             : FailOnLeakExitCode(*report, args, exit_code);
+  report::KeepUntilExit(std::move(*report));
+  return status;
 }
 
 }  // namespace heapwarden::tools

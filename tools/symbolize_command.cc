@@ -6,6 +6,7 @@
 // Report side (tool).
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -100,6 +101,7 @@ int SymbolizeMain(const std::vector<std::string>& args) {
     report::RenderText(*report, report::TextOptions{}, std::cerr);
     if (status.ok()) PrintError(absl::StrCat("report written to ", output));
   }
+  report::KeepUntilExit(std::move(*report));
   if (!status.ok()) {
     PrintError(status.message());
     return kExitFailure;

@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
+#include <utility>
 
 namespace heapwarden::report {
 
@@ -53,6 +54,11 @@ void PrepareHeapForReportFile(const std::string& path) {
   if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
     PrepareHeapForReport(static_cast<size_t>(st.st_size));
   }
+}
+
+void KeepUntilExit(nlohmann::json&& report) {
+  static nlohmann::json* kept = new nlohmann::json();
+  *kept = std::move(report);
 }
 
 }  // namespace heapwarden::report

@@ -88,6 +88,8 @@ const ReportIndex::FrameNames& ReportIndex::Names(const json& frame) const {
   auto it = names_.find(&frame);
   if (it != names_.end()) return it->second;
   FrameNames names{BuildFrameLabel(*this, frame), !FrameFunction(frame).empty()};
+  names.label_id =
+      label_ids_.emplace(names.label, static_cast<int>(label_ids_.size())).first->second;
   // Only the report's own frames are kept: a pointer to anything else may be reused.
   if (Frame(IntField(frame, "id", -1)) != &frame) {
     foreign_ = std::move(names);

@@ -45,6 +45,8 @@ class ReportIndex {
   struct FrameNames {
     std::string label;
     bool named = false;
+    // Equal for equal labels, whichever frames bear them: a roll-up adds per label.
+    int label_id = -1;
   };
   const FrameNames& Names(const nlohmann::json& frame) const;
 
@@ -56,6 +58,7 @@ class ReportIndex {
   // Node-based: Names() hands out references that later insertions must not move.
   mutable absl::node_hash_map<const nlohmann::json*, FrameNames> names_;
   mutable FrameNames foreign_;
+  mutable absl::flat_hash_map<std::string, int> label_ids_;
 };
 
 // IsPythonFrame()
