@@ -3,7 +3,9 @@
 # (scripts/setup.sh --bench: heaptrack, GNU time, valgrind, python3-numpy, sqlite3),
 # configures and builds (scripts/build.sh), then runs bench/compare.py, which times every
 # workload of bench/workloads/ plain, under heapwarden (exact/system, exact/mimalloc,
-# sampled/system), under heaptrack and under valgrind, and prints one table.
+# sampled/system: the program and its raw report; and the whole `heapwarden run`,
+# exact/system: symbolizing, writing the report and the summary included), under
+# heaptrack and under valgrind, and prints one table.
 #
 # Usage: bench/compare.sh [BUILD_DIR] [--no-build] [compare.py options...]
 #   BUILD_DIR   build directory (default: build); built with scripts/build.sh

@@ -23,6 +23,7 @@
 #include "report/leak_summary.h"
 #include "report/leak_text.h"
 #include "report/report_fields.h"
+#include "report/report_heap.h"
 #include "report/report_io.h"
 #include "report/report_text.h"
 #include "report/suppressions.h"
@@ -104,6 +105,7 @@ int CheckMain(const std::vector<std::string>& args) {
   }
   if (file.empty()) return CheckUsage("check: missing the report file");
 
+  report::PrepareHeapForReportFile(file);
   absl::StatusOr<nlohmann::json> loaded = report::LoadReport(file);
   if (!loaded.ok()) {
     PrintError(loaded.status().message());

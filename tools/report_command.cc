@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -18,6 +19,7 @@
 #include "report/html_report.h"
 #include "report/pprof_report.h"
 #include "report/render_options.h"
+#include "report/report_heap.h"
 #include "report/report_io.h"
 #include "report/report_text.h"
 #include "report/site_rollup.h"
@@ -181,6 +183,7 @@ int ReportMain(const std::vector<std::string>& args) {
   }
 
   // Loaded before anything else, so a bad report gets the same answer in every format.
+  report::PrepareHeapForReportFile(file);
   absl::StatusOr<nlohmann::json> loaded = report::LoadReport(file);
   if (!loaded.ok()) {
     PrintError(loaded.status().message());
@@ -195,6 +198,7 @@ int ReportMain(const std::vector<std::string>& args) {
   std::ostringstream buffer;
   std::ostream& out = output.empty() ? std::cout : buffer;
   absl::Status rendered = format->render(report, options, out);
+  report::KeepUntilExit(std::move(report));
   if (!rendered.ok()) {
     PrintError(absl::StrCat("--format ", format_name, ": ", rendered.message()));
     return kExitUsage;

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
@@ -31,6 +32,7 @@
 #include "control_client.h"
 #include "leak_gate.h"
 #include "report/report_fields.h"
+#include "report/report_heap.h"
 #include "report/report_io.h"
 #include "report/report_text.h"
 #include "report/symbolize_report.h"
@@ -306,6 +308,7 @@ int RunMain(const std::vector<std::string>& argv) {
     if (!killed_line.empty()) PrintError(killed_line);
     return exit_code;
   }
+  report::PrepareHeapForReportFile(raw_path);
   absl::StatusOr<json> report = report::LoadReport(raw_path);
   if (!report.ok()) {
     PrintError(report.status().message());
@@ -335,8 +338,10 @@ int RunMain(const std::vector<std::string>& argv) {
   }
 
   // A gate that could not write its evidence fails.
-  if (!written.ok() && FailOnLeakRequested()) return LeakGateExitCode(kExitFailure);
-  return FailOnLeakExitCode(*report, args, exit_code);
+  const int status = !written.ok() && FailOnLeakRequested() ? LeakGateExitCode(kExitFailure)
+                                                             : FailOnLeakExitCode(*report, args, exit_code);
+  report::KeepUntilExit(std::move(*report));
+  return status;
 }
 
 }  // namespace heapwarden::tools

@@ -6,12 +6,14 @@
 // Report side (tool).
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "commands.h"
 #include "report/leak_summary.h"
 #include "report/report_fields.h"
+#include "report/report_heap.h"
 #include "report/report_io.h"
 #include "report/report_text.h"
 #include "report/suppressions.h"
@@ -73,6 +75,7 @@ int SymbolizeMain(const std::vector<std::string>& args) {
   if (output.empty()) output = file;
 
   int file_version = 0;
+  report::PrepareHeapForReportFile(file);
   absl::StatusOr<nlohmann::json> report = report::LoadReport(file, &file_version);
   if (!report.ok()) {
     PrintError(report.status().message());
@@ -98,6 +101,7 @@ int SymbolizeMain(const std::vector<std::string>& args) {
     report::RenderText(*report, report::TextOptions{}, std::cerr);
     if (status.ok()) PrintError(absl::StrCat("report written to ", output));
   }
+  report::KeepUntilExit(std::move(*report));
   if (!status.ok()) {
     PrintError(status.message());
     return kExitFailure;

@@ -65,7 +65,9 @@ std::string FrameSourceLine(const json& frame) {
   return line > 0 ? absl::StrCat(file, ":", line) : file;
 }
 
-std::string FrameLabel(const ReportIndex& index, const json& frame) {
+namespace {
+
+std::string BuildFrameLabel(const ReportIndex& index, const json& frame) {
   std::string function = FrameFunction(frame);
   if (IsPythonFrame(frame)) {
     std::string where = FrameSourceLine(frame);
@@ -78,6 +80,26 @@ std::string FrameLabel(const ReportIndex& index, const json& frame) {
   std::string base = slash == std::string::npos ? module : module.substr(slash + 1);
   if (base.empty()) base = "<unknown module>";
   return absl::StrFormat("%s+0x%x", base, static_cast<uint64_t>(IntField(frame, "offset")));
+}
+
+}  // namespace
+
+const ReportIndex::FrameNames& ReportIndex::Names(const json& frame) const {
+  auto it = names_.find(&frame);
+  if (it != names_.end()) return it->second;
+  FrameNames names{BuildFrameLabel(*this, frame), !FrameFunction(frame).empty()};
+  names.label_id =
+      label_ids_.emplace(names.label, static_cast<int>(label_ids_.size())).first->second;
+  // Only the report's own frames are kept: a pointer to anything else may be reused.
+  if (Frame(IntField(frame, "id", -1)) != &frame) {
+    foreign_ = std::move(names);
+    return foreign_;
+  }
+  return names_.emplace(&frame, std::move(names)).first->second;
+}
+
+std::string FrameLabel(const ReportIndex& index, const json& frame) {
+  return index.Names(frame).label;
 }
 
 std::string FrameKey(const ReportIndex& index, const json& frame) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "nlohmann/json.hpp"
 
 namespace heapwarden::report {
@@ -37,11 +38,27 @@ class ReportIndex {
   // The path of a native frame's module; "" for a python frame or an unknown module.
   const std::string& ModulePath(const nlohmann::json& frame) const;
 
+  // What renderers show of one frame: its FrameLabel() and whether FrameFunction()
+  // names a function. Worked out once per frame of the report and kept: roll-ups ask
+  // once per site and frame (700,000 times for the 22,000 sites of a numpy run that
+  // has 7,000 frames). A frame from elsewhere is answered but not kept.
+  struct FrameNames {
+    std::string label;
+    bool named = false;
+    // Equal for equal labels, whichever frames bear them: a roll-up adds per label.
+    int label_id = -1;
+  };
+  const FrameNames& Names(const nlohmann::json& frame) const;
+
  private:
   const nlohmann::json& report_;
   absl::flat_hash_map<int64_t, const nlohmann::json*> stacks_;
   absl::flat_hash_map<int64_t, const nlohmann::json*> frames_;
   absl::flat_hash_map<int64_t, std::string> modules_;
+  // Node-based: Names() hands out references that later insertions must not move.
+  mutable absl::node_hash_map<const nlohmann::json*, FrameNames> names_;
+  mutable FrameNames foreign_;
+  mutable absl::flat_hash_map<std::string, int> label_ids_;
 };
 
 // IsPythonFrame()

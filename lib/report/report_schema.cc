@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/report_format.h"
@@ -136,8 +137,15 @@ class Checker {
     return NotAReport(absl::StrCat(where, " is ", Shown(value), ", not ", expected));
   }
 
+  // `where` names the object in a message; it is worked out only for a message, not
+  // for each of the 22,000 sites of a report that is fine.
   template <size_t N>
-  absl::Status Fields(const json& object, const std::string& where, const Field (&fields)[N]);
+  absl::Status Fields(const json& object, absl::FunctionRef<std::string()> where,
+                      const Field (&fields)[N]);
+  template <size_t N>
+  absl::Status Fields(const json& object, const std::string& where, const Field (&fields)[N]) {
+    return Fields(object, [&] { return where; }, fields);
+  }
   template <size_t N>
   absl::Status Array(const json& parent, const char* key, const std::string& where,
                      const Field (&fields)[N], bool required = false);
@@ -149,49 +157,49 @@ class Checker {
 };
 
 template <size_t N>
-absl::Status Checker::Fields(const json& object, const std::string& where,
+absl::Status Checker::Fields(const json& object, absl::FunctionRef<std::string()> where,
                              const Field (&fields)[N]) {
-  if (!object.is_object()) return Wrong(where, object, "an object");
+  if (!object.is_object()) return Wrong(where(), object, "an object");
   for (const Field& field : fields) {
     auto it = object.find(field.name);
-    std::string at = absl::StrCat(where, ".", field.name);
+    auto at = [&] { return absl::StrCat(where(), ".", field.name); };
     if (it == object.end()) {
-      if (field.required) return NotAReport(absl::StrCat(at, " is missing"));
+      if (field.required) return NotAReport(absl::StrCat(at(), " is missing"));
       continue;
     }
     const json& v = *it;
     switch (field.kind) {
       case Kind::kCount:
-        if (!IsCount(v)) return Wrong(at, v, "a non-negative integer");
+        if (!IsCount(v)) return Wrong(at(), v, "a non-negative integer");
         break;
       case Kind::kInteger:
-        if (!v.is_number_integer()) return Wrong(at, v, "an integer");
+        if (!v.is_number_integer()) return Wrong(at(), v, "an integer");
         break;
       case Kind::kSeconds:
-        if (!IsSeconds(v)) return Wrong(at, v, "a non-negative number");
+        if (!IsSeconds(v)) return Wrong(at(), v, "a non-negative number");
         break;
       case Kind::kSecondsOrNull:
-        if (!v.is_null() && !IsSeconds(v)) return Wrong(at, v, "a non-negative number or null");
+        if (!v.is_null() && !IsSeconds(v)) return Wrong(at(), v, "a non-negative number or null");
         break;
       case Kind::kString:
-        if (!v.is_string()) return Wrong(at, v, "a string");
+        if (!v.is_string()) return Wrong(at(), v, "a string");
         break;
       case Kind::kBool:
-        if (!v.is_boolean()) return Wrong(at, v, "true or false");
+        if (!v.is_boolean()) return Wrong(at(), v, "true or false");
         break;
       case Kind::kStack:
-        if (!IsCount(v)) return Wrong(at, v, "a stack id");
+        if (!IsCount(v)) return Wrong(at(), v, "a stack id");
         if (!stack_ids_.contains(v.get<uint64_t>())) {
-          return NotAReport(absl::StrCat(at, " names stack ", Shown(v), ", which is not in \"stacks\""));
+          return NotAReport(absl::StrCat(at(), " names stack ", Shown(v), ", which is not in \"stacks\""));
         }
         break;
       case Kind::kStackOrAbsentRef:
-        if (!IsCount(v)) return Wrong(at, v, "a stack id");
+        if (!IsCount(v)) return Wrong(at(), v, "a stack id");
         break;
       case Kind::kStringArray:
-        if (!v.is_array()) return Wrong(at, v, "an array");
+        if (!v.is_array()) return Wrong(at(), v, "an array");
         for (size_t i = 0; i < v.size(); ++i) {
-          if (!v[i].is_string()) return Wrong(absl::StrCat(at, "[", i, "]"), v[i], "a string");
+          if (!v[i].is_string()) return Wrong(absl::StrCat(at(), "[", i, "]"), v[i], "a string");
         }
         break;
     }
@@ -208,7 +216,7 @@ absl::Status Checker::Array(const json& parent, const char* key, const std::stri
   }
   if (!it->is_array()) return Wrong(where, *it, "an array");
   for (size_t i = 0; i < it->size(); ++i) {
-    absl::Status status = Fields((*it)[i], absl::StrCat(where, "[", i, "]"), fields);
+    absl::Status status = Fields((*it)[i], [&] { return absl::StrCat(where, "[", i, "]"); }, fields);
     if (!status.ok()) return status;
   }
   return absl::OkStatus();
@@ -247,23 +255,23 @@ absl::Status Checker::Tables() {
   if (!stacks->is_array()) return Wrong("stacks", *stacks, "an array");
   for (size_t i = 0; i < stacks->size(); ++i) {
     const json& stack = (*stacks)[i];
-    std::string where = absl::StrCat("stacks[", i, "]");
-    if (!stack.is_object()) return Wrong(where, stack, "an object");
+    auto where = [i] { return absl::StrCat("stacks[", i, "]"); };
+    if (!stack.is_object()) return Wrong(where(), stack, "an object");
     auto id = stack.find("id");
     if (id == stack.end() || !IsCount(*id)) {
-      return NotAReport(absl::StrCat(where, ".id is missing or not a non-negative integer"));
+      return NotAReport(absl::StrCat(where(), ".id is missing or not a non-negative integer"));
     }
     if (!stack_ids_.insert(id->get<uint64_t>()).second) {
       return NotAReport(absl::StrCat("stack id ", Shown(*id), " appears twice"));
     }
     auto list = stack.find("frames");
     if (list == stack.end() || !list->is_array()) {
-      return NotAReport(absl::StrCat(where, ".frames is missing or not an array"));
+      return NotAReport(absl::StrCat(where(), ".frames is missing or not an array"));
     }
     for (size_t j = 0; j < list->size(); ++j) {
       const json& ref = (*list)[j];
       if (!IsCount(ref) || !frames.contains(ref.get<uint64_t>())) {
-        return NotAReport(absl::StrCat(where, ".frames[", j, "] is ", Shown(ref),
+        return NotAReport(absl::StrCat(where(), ".frames[", j, "] is ", Shown(ref),
                                        ", not the id of a frame in \"frames\""));
       }
     }

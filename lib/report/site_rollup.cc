@@ -28,12 +28,33 @@ bool IsEntryFrame(const std::string& name) {
 // The functions (files) on the stack of every site of the report: main, _start. A row
 // of them says only "everything".
 absl::flat_hash_set<std::string> OnEveryStack(const ReportIndex& index, RollUp by) {
+  if (by == RollUp::kFunction) {
+    // By label id: no string is built or hashed per site and frame.
+    absl::flat_hash_map<int, const std::string*> common;
+    absl::flat_hash_map<int, const std::string*> here;
+    bool first = true;
+    for (const json& site : ArrayField(index.report(), "sites")) {
+      here.clear();
+      for (const json* frame : index.StackFrames(IntField(site, "stack", -1))) {
+        const ReportIndex::FrameNames& names = index.Names(*frame);
+        if (!names.label.empty() && (first || common.contains(names.label_id))) {
+          here.emplace(names.label_id, &names.label);
+        }
+      }
+      std::swap(common, here);
+      first = false;
+      if (common.empty()) break;
+    }
+    absl::flat_hash_set<std::string> out;
+    for (const auto& [id, label] : common) out.insert(*label);
+    return out;
+  }
   absl::flat_hash_set<std::string> common;
   bool first = true;
   for (const json& site : ArrayField(index.report(), "sites")) {
     absl::flat_hash_set<std::string> here;
     for (const json* frame : index.StackFrames(IntField(site, "stack", -1))) {
-      std::string name = by == RollUp::kFunction ? FrameLabel(index, *frame) : FileOf(*frame);
+      std::string name = FileOf(*frame);
       if (!name.empty() && (first || common.contains(name))) here.insert(std::move(name));
     }
     common = std::move(here);
@@ -90,14 +111,14 @@ std::string SiteName(const ReportIndex& index, int64_t stack, size_t width) {
   // named callers off. Those leading frames are left out, and each later run of them
   // is one "module+..." entry; a stack with no named frame keeps its offsets.
   bool any_named = false;
-  for (const json* frame : frames) any_named = any_named || !FrameFunction(*frame).empty();
+  for (const json* frame : frames) any_named = any_named || index.Names(*frame).named;
   std::string name;
   std::string unnamed_run_module;  // the module of the run of unnamed frames being folded
   for (const json* frame : frames) {
     if (skip_native && !IsPythonFrame(*frame)) continue;
-    std::string label = FrameLabel(index, *frame);
+    std::string label = index.Names(*frame).label;
     if (IsEntryFrame(label)) break;  // below main: the same for every site
-    if (any_named && FrameFunction(*frame).empty()) {
+    if (any_named && !index.Names(*frame).named) {
       if (name.empty()) continue;
       std::string module = label.substr(0, label.rfind("+0x"));
       if (module == unnamed_run_module) continue;
@@ -131,6 +152,9 @@ std::vector<RollUpRow> RollUpAmounts(const ReportIndex& index, const std::vector
     row.sites += 1;
     if (own) row.own_bytes += a.bytes;
   };
+  // Function rows are added up by label id, and keyed by name once at the end.
+  absl::flat_hash_map<int, RollUpRow> by_label;
+  absl::flat_hash_set<int> seen_labels;
   for (const SiteAmount& a : amounts) {
     switch (by) {
       case RollUp::kSite:
@@ -144,23 +168,43 @@ std::vector<RollUpRow> RollUpAmounts(const ReportIndex& index, const std::vector
       case RollUp::kTag:
         add(a.tag.empty() ? "(no tag)" : a.tag, a, true);
         break;
-      case RollUp::kFunction:
-      case RollUp::kFile: {
-        absl::flat_hash_set<std::string> seen;
+      case RollUp::kFunction: {
+        seen_labels.clear();
         bool innermost = true;
         std::vector<const json*> frames = index.StackFrames(a.stack);
         // A frame with no symbol is a place, not a function: where the stack names
         // functions too, "sqlite3+0xa7a1" rows would top the table only because they
         // sit under every site of a stripped program.
         bool any_named = false;
-        for (const json* frame : frames) any_named = any_named || !FrameFunction(*frame).empty();
+        for (const json* frame : frames) any_named = any_named || index.Names(*frame).named;
         for (const json* frame : frames) {
-          if (by == RollUp::kFunction && any_named && FrameFunction(*frame).empty()) {
+          const ReportIndex::FrameNames& names = index.Names(*frame);
+          if (any_named && !names.named) {
             if (unnamed != nullptr) ++*unnamed;
             innermost = false;
             continue;
           }
-          std::string name = by == RollUp::kFunction ? FrameLabel(index, *frame) : FileOf(*frame);
+          if (names.label.empty()) {
+            innermost = false;
+            continue;
+          }
+          if (seen_labels.insert(names.label_id).second) {
+            RollUpRow& row = by_label[names.label_id];
+            if (row.name.empty()) row.name = names.label;
+            row.bytes += a.bytes;
+            row.blocks += a.blocks;
+            row.sites += 1;
+            if (innermost) row.own_bytes += a.bytes;
+          }
+          innermost = false;
+        }
+        break;
+      }
+      case RollUp::kFile: {
+        absl::flat_hash_set<std::string> seen;
+        bool innermost = true;
+        for (const json* frame : index.StackFrames(a.stack)) {
+          const std::string name = FileOf(*frame);
           if (name.empty()) {
             innermost = false;
             continue;
@@ -172,6 +216,7 @@ std::vector<RollUpRow> RollUpAmounts(const ReportIndex& index, const std::vector
       }
     }
   }
+  for (auto& [id, row] : by_label) rows.emplace(row.name, std::move(row));
   std::vector<RollUpRow> out;
   out.reserve(rows.size());
   const bool inclusive = by == RollUp::kFunction || by == RollUp::kFile;

@@ -85,8 +85,10 @@ void SymbolizeReport(json& report, Symbolizer& symbolizer) {
     std::vector<SourceFrame> sources =
         symbolizer.SymbolizeReturnAddress(module, offset < 0 ? 0 : static_cast<uint64_t>(offset));
     if (sources.empty()) sources.emplace_back();  // "??"
-    for (const SourceFrame& source : sources) {
-      json out = frame;
+    for (size_t k = 0; k < sources.size(); ++k) {
+      const SourceFrame& source = sources[k];
+      // The last (usually the only) frame of an address takes the recorded one over.
+      json out = k + 1 == sources.size() ? std::move(frame) : frame;
       out.erase("file");
       out.erase("line");
       out.erase("inlined");
@@ -111,11 +113,13 @@ void SymbolizeReport(json& report, Symbolizer& symbolizer) {
   // are the program's own, a Python user's lines among them -- and inlined calls fill
   // what room is left, innermost first.
   const int64_t depth = RecordedDepth(meta);
+  std::vector<const std::vector<int64_t>*> recorded;
+  std::vector<int64_t> ids;
   for (json& stack : *stacks) {
     if (!stack.is_object()) continue;
     auto list = stack.find("frames");
     if (list == stack.end() || !list->is_array()) continue;
-    std::vector<const std::vector<int64_t>*> recorded;
+    recorded.clear();
     for (const json& ref : *list) {
       if (!ref.is_number_integer()) continue;
       auto it = expansion.find(ref.get<int64_t>());
@@ -123,7 +127,7 @@ void SymbolizeReport(json& report, Symbolizer& symbolizer) {
       recorded.push_back(&it->second);
     }
     int64_t room_for_inlined = depth - static_cast<int64_t>(recorded.size());
-    json ids = json::array();
+    ids.clear();
     for (const std::vector<int64_t>* expanded : recorded) {
       for (int64_t id : *expanded) {
         if (inlined_ids.contains(id)) {
@@ -133,7 +137,10 @@ void SymbolizeReport(json& report, Symbolizer& symbolizer) {
         ids.push_back(id);
       }
     }
-    *list = std::move(ids);
+    // Written over the old list: 22,000 stacks of a Python run need no new arrays.
+    json::array_t& out = list->get_ref<json::array_t&>();
+    out.resize(ids.size());
+    for (size_t k = 0; k < ids.size(); ++k) out[k] = ids[k];
   }
 }
 
