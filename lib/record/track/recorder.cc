@@ -69,6 +69,7 @@ bool Recorder::Init(const char* options_text) {
   InitFreeChecks(*this);
   if (!peak_.Init(&sites_)) Warn("cannot reserve the peak buffers; the report's peak will have no sites");
   sampled_fast_ = sampled_ && !count_callers_;
+  if (sampled_fast_) fast_free_bits_ = sampled_filter_.bits();
   active_.store(true, std::memory_order_release);
   return true;
 }
@@ -282,6 +283,7 @@ void Recorder::AfterForkChild() {
   pid_ = getpid();
   if (!options_.follow_fork) {
     sampled_fast_ = false;
+    fast_free_bits_ = nullptr;
     active_.store(false, std::memory_order_release);
     return;
   }

@@ -68,11 +68,14 @@ class SampledAddressFilter {
   bool Init();
   void Add(uintptr_t address);
   void Remove(uintptr_t address);
-  bool MayContain(uintptr_t address) const {
-    if (bits_ == nullptr) return false;
+  bool MayContain(uintptr_t address) const { return bits_ != nullptr && MayContain(bits_, address); }
+  // The same probe on bits() known to be non-null: what the free hook inlines.
+  static bool MayContain(const std::atomic<uint64_t>* bits, uintptr_t address) {
     const size_t i = Index(address);
-    return (bits_[i >> 6].load(std::memory_order_relaxed) >> (i & 63)) & 1;
+    return (bits[i >> 6].load(std::memory_order_relaxed) >> (i & 63)) & 1;
   }
+  // The bitmap, or null before Init.
+  const std::atomic<uint64_t>* bits() const { return bits_; }
   void ResetAfterFork() { lock_.ResetAfterFork(); }
 
  private:
