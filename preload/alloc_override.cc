@@ -140,7 +140,7 @@ void ForgetBlock(void* p, AllocKind kind, uintptr_t caller) {
 
 // Out of line, so that sampled mode's common case saves no registers.
 __attribute__((noinline)) void FreeSlow(void* p, AllocKind kind, uintptr_t caller) {
-  if (p == nullptr) return;
+  if (p == nullptr || IsBootstrapPointer(p)) return;  // the pool never takes a block back
   if (ShouldRecord() && MayBeRecorded(p)) ForgetBlock(p, kind, caller);
   g_real.free(p);
 }
@@ -154,12 +154,12 @@ inline void RealFreeTail(void* p) {
 
 // Each free entry point's body, a macro so that HW_CALLER (and with it the frame the
 // unwinder needs) is evaluated only on the slow path: sampled mode's common case, a
-// block no sample can be, is the pool's range check, one load and a bitmap probe, and
-// a tail call of the real free, with no frame set up. A null pointer goes either way:
-// the real free ignores it, FreeSlow returns.
+// block no sample can be, is one load and a bitmap probe and a tail call of the real
+// free, with no frame set up. The filter says "maybe" for every bootstrap-pool block
+// (WatchBootstrapBlocks), so those reach FreeSlow, which keeps them from the real
+// free. A null pointer goes either way: the real free ignores it, FreeSlow returns.
 #define HW_FREE(p, kind)                                                     \
   do {                                                                       \
-    if (heapwarden::internal::IsBootstrapPointer(p)) return;                 \
     if (heapwarden::internal::TheRecorder().FreeSkipsRecorder(p)) {          \
       return heapwarden::internal::RealFreeTail(p);                          \
     }                                                                        \

@@ -221,7 +221,8 @@ class Recorder {
 };
 
 // The process's recorder. Constant-initialised: usable before any constructor runs.
-extern Recorder g_recorder;  // recorder.cc
+// Hidden: the hooks then read its fields PC-relative, without a GOT load first.
+extern Recorder g_recorder __attribute__((visibility("hidden")));  // recorder.cc
 inline Recorder& TheRecorder() { return g_recorder; }
 
 }  // namespace heapwarden::internal
