@@ -354,14 +354,14 @@ HW_EXPORT size_t malloc_usable_size(void* p) {
 #define HW_NEW_EXPORT __attribute__((visibility("default")))
 
 // operator new's body: sampled mode's common case as in malloc, HW_CALLER only on the
-// way to NewImpl (which also serves a failed allocation: the new-handler loop).
+// slow path; a failed allocation goes to NewImpl, which tries again around the
+// new-handler.
 #define HW_NEW(size, kind, nothrow)                                                   \
   do {                                                                                \
     const size_t bytes = (size) ? (size) : 1;                                         \
-    if (MallocSkipsRecorder(bytes)) {                                                 \
-      void* p = g_real.malloc(bytes);                                                 \
-      if (__builtin_expect(p != nullptr, 1)) return p;                                \
-    }                                                                                 \
+    void* p = MallocSkipsRecorder(bytes) ? g_real.malloc(bytes)                       \
+                                         : MallocSlow(bytes, kind, HW_CALLER);        \
+    if (__builtin_expect(p != nullptr, 1)) return p;                                  \
     return NewImpl(size, kind, HW_CALLER, nothrow);                                   \
   } while (0)
 
