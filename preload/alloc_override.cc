@@ -100,17 +100,22 @@ void* MallocSlow(size_t size, AllocKind kind, uintptr_t caller) {
 }
 
 // Sampled mode's common case, no sample point in this block, is decided before the
-// allocation (tcmalloc's order): a countdown subtraction and a tail call, with nothing
-// to keep across the real call. Everything else takes MallocSlow, which subtracts
-// again (the countdown was left as it was) and samples.
+// allocation (tcmalloc's order): when this says true the countdown is taken and the
+// caller tail-calls the real malloc, with nothing to keep across the call. Otherwise
+// MallocSlow subtracts again (the countdown was left as it was) and samples. No
+// recursion-guard test: heapwarden's own allocations (guard held) are served
+// untracked either way; they only move this thread's next sample point, and the
+// service thread has a countdown of its own.
+__attribute__((always_inline)) inline bool MallocSkipsRecorder(size_t size) {
+  if (!TheRecorder().sampled_fast()) return false;
+  const int64_t left = t_state.sample_countdown - static_cast<int64_t>(size);
+  if (__builtin_expect(left <= 0, 0)) return false;
+  t_state.sample_countdown = left;
+  return true;
+}
+
 inline void* MallocImpl(size_t size, AllocKind kind, uintptr_t caller) {
-  if (TheRecorder().sampled_fast() && t_state.busy == 0) {
-    const int64_t left = t_state.sample_countdown - static_cast<int64_t>(size);
-    if (__builtin_expect(left > 0, 1)) {
-      t_state.sample_countdown = left;
-      return g_real.malloc(size);
-    }
-  }
+  if (MallocSkipsRecorder(size)) return g_real.malloc(size);
   return MallocSlow(size, kind, caller);
 }
 
@@ -133,20 +138,33 @@ void ForgetBlock(void* p, AllocKind kind, uintptr_t caller) {
   TheRecorder().OnFree(p, kind, caller);
 }
 
-// Out of line, so that sampled mode's common case (FreeImpl) saves no registers.
+// Out of line, so that sampled mode's common case saves no registers.
 __attribute__((noinline)) void FreeSlow(void* p, AllocKind kind, uintptr_t caller) {
+  if (p == nullptr || IsBootstrapPointer(p)) return;  // the pool never takes a block back
   if (ShouldRecord() && MayBeRecorded(p)) ForgetBlock(p, kind, caller);
   g_real.free(p);
 }
 
-// Inlined into each entry point: sampled mode's common case, a block no sample can
-// be, is one load from the filter and a tail call of the real free.
-__attribute__((always_inline)) inline void FreeImpl(void* p, AllocKind kind, uintptr_t caller) {
-  if (p == nullptr || IsBootstrapPointer(p)) return;
-  const Recorder& recorder = TheRecorder();
-  if (recorder.sampled_fast() && !recorder.MaybeSampled(p)) return g_real.free(p);
-  FreeSlow(p, kind, caller);
+// The real free through a pointer typed noexcept (it never throws): a noexcept
+// operator delete may then tail-call it, where a call that might throw keeps a frame
+// for the std::terminate the exception specification would need.
+inline void RealFreeTail(void* p) {
+  reinterpret_cast<void (*)(void*) noexcept>(g_real.free)(p);
 }
+
+// Each free entry point's body, a macro so that HW_CALLER (and with it the frame the
+// unwinder needs) is evaluated only on the slow path: sampled mode's common case, a
+// block no sample can be, is one load and a bitmap probe and a tail call of the real
+// free, with no frame set up. The filter says "maybe" for every bootstrap-pool block
+// (WatchBootstrapBlocks), so those reach FreeSlow, which keeps them from the real
+// free. A null pointer goes either way: the real free ignores it, FreeSlow returns.
+#define HW_FREE(p, kind)                                                     \
+  do {                                                                       \
+    if (heapwarden::internal::TheRecorder().FreeSkipsRecorder(p)) {          \
+      return heapwarden::internal::RealFreeTail(p);                          \
+    }                                                                        \
+    heapwarden::internal::FreeSlow(p, kind, HW_CALLER);                      \
+  } while (0)
 
 void* ReallocImpl(void* p, size_t size, uintptr_t caller) {
   if (IsBootstrapPointer(p)) {
@@ -206,7 +224,8 @@ inline void* NewWithHandler(Allocate allocate, bool nothrow) {
   }
 }
 
-void* NewImpl(size_t size, AllocKind kind, uintptr_t caller, bool nothrow) {
+// Out of line: operator new's fast path (HW_NEW) saves no registers for it.
+__attribute__((noinline)) void* NewImpl(size_t size, AllocKind kind, uintptr_t caller, bool nothrow) {
   return NewWithHandler([&] { return MallocImpl(size ? size : 1, kind, caller); }, nothrow);
 }
 
@@ -238,22 +257,27 @@ using heapwarden::internal::AlignedNewImpl;
 using heapwarden::internal::BootstrapAllocate;
 using heapwarden::internal::BootstrapUsableSize;
 using heapwarden::internal::EnsureRealAllocator;
-using heapwarden::internal::FreeImpl;
 using heapwarden::internal::g_real;
 using heapwarden::internal::IsBootstrapPointer;
 using heapwarden::internal::kAllocMalloc;
 using heapwarden::internal::kAllocNew;
 using heapwarden::internal::kAllocNewArray;
 using heapwarden::internal::MallocImpl;
+using heapwarden::internal::MallocSkipsRecorder;
+using heapwarden::internal::MallocSlow;
 using heapwarden::internal::MemalignImpl;
 using heapwarden::internal::NewImpl;
 using heapwarden::internal::ReallocImpl;
 
 #define HW_EXPORT extern "C" __attribute__((visibility("default")))
 
-HW_EXPORT void* malloc(size_t size) { return MallocImpl(size, kAllocMalloc, HW_CALLER); }
+// The fast path first, HW_CALLER only after it: see MallocSkipsRecorder and HW_FREE.
+HW_EXPORT void* malloc(size_t size) {
+  if (MallocSkipsRecorder(size)) return g_real.malloc(size);
+  return MallocSlow(size, kAllocMalloc, HW_CALLER);
+}
 
-HW_EXPORT void free(void* p) { FreeImpl(p, kAllocMalloc, HW_CALLER); }
+HW_EXPORT void free(void* p) { HW_FREE(p, kAllocMalloc); }
 
 HW_EXPORT void* calloc(size_t count, size_t size) {
   size_t total;
@@ -329,15 +353,25 @@ HW_EXPORT size_t malloc_usable_size(void* p) {
 // malloc) is what lets the recorder tell new from new[] from malloc.
 #define HW_NEW_EXPORT __attribute__((visibility("default")))
 
-HW_NEW_EXPORT void* operator new(size_t size) { return NewImpl(size, kAllocNew, HW_CALLER, false); }
-HW_NEW_EXPORT void* operator new[](size_t size) {
-  return NewImpl(size, kAllocNewArray, HW_CALLER, false);
-}
+// operator new's body: sampled mode's common case as in malloc, HW_CALLER only on the
+// slow path; a failed allocation goes to NewImpl, which tries again around the
+// new-handler.
+#define HW_NEW(size, kind, nothrow)                                                   \
+  do {                                                                                \
+    const size_t bytes = (size) ? (size) : 1;                                         \
+    void* p = MallocSkipsRecorder(bytes) ? g_real.malloc(bytes)                       \
+                                         : MallocSlow(bytes, kind, HW_CALLER);        \
+    if (__builtin_expect(p != nullptr, 1)) return p;                                  \
+    return NewImpl(size, kind, HW_CALLER, nothrow);                                   \
+  } while (0)
+
+HW_NEW_EXPORT void* operator new(size_t size) { HW_NEW(size, kAllocNew, false); }
+HW_NEW_EXPORT void* operator new[](size_t size) { HW_NEW(size, kAllocNewArray, false); }
 HW_NEW_EXPORT void* operator new(size_t size, const std::nothrow_t&) noexcept {
-  return NewImpl(size, kAllocNew, HW_CALLER, true);
+  HW_NEW(size, kAllocNew, true);
 }
 HW_NEW_EXPORT void* operator new[](size_t size, const std::nothrow_t&) noexcept {
-  return NewImpl(size, kAllocNewArray, HW_CALLER, true);
+  HW_NEW(size, kAllocNewArray, true);
 }
 HW_NEW_EXPORT void* operator new(size_t size, std::align_val_t align) {
   return AlignedNewImpl(size, static_cast<size_t>(align), kAllocNew, HW_CALLER, false);
@@ -353,33 +387,33 @@ HW_NEW_EXPORT void* operator new[](size_t size, std::align_val_t align,
   return AlignedNewImpl(size, static_cast<size_t>(align), kAllocNewArray, HW_CALLER, true);
 }
 
-HW_NEW_EXPORT void operator delete(void* p) noexcept { FreeImpl(p, kAllocNew, HW_CALLER); }
-HW_NEW_EXPORT void operator delete[](void* p) noexcept { FreeImpl(p, kAllocNewArray, HW_CALLER); }
+HW_NEW_EXPORT void operator delete(void* p) noexcept { HW_FREE(p, kAllocNew); }
+HW_NEW_EXPORT void operator delete[](void* p) noexcept { HW_FREE(p, kAllocNewArray); }
 HW_NEW_EXPORT void operator delete(void* p, const std::nothrow_t&) noexcept {
-  FreeImpl(p, kAllocNew, HW_CALLER);
+  HW_FREE(p, kAllocNew);
 }
 HW_NEW_EXPORT void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  FreeImpl(p, kAllocNewArray, HW_CALLER);
+  HW_FREE(p, kAllocNewArray);
 }
-HW_NEW_EXPORT void operator delete(void* p, size_t) noexcept { FreeImpl(p, kAllocNew, HW_CALLER); }
+HW_NEW_EXPORT void operator delete(void* p, size_t) noexcept { HW_FREE(p, kAllocNew); }
 HW_NEW_EXPORT void operator delete[](void* p, size_t) noexcept {
-  FreeImpl(p, kAllocNewArray, HW_CALLER);
+  HW_FREE(p, kAllocNewArray);
 }
 HW_NEW_EXPORT void operator delete(void* p, std::align_val_t) noexcept {
-  FreeImpl(p, kAllocNew, HW_CALLER);
+  HW_FREE(p, kAllocNew);
 }
 HW_NEW_EXPORT void operator delete[](void* p, std::align_val_t) noexcept {
-  FreeImpl(p, kAllocNewArray, HW_CALLER);
+  HW_FREE(p, kAllocNewArray);
 }
 HW_NEW_EXPORT void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  FreeImpl(p, kAllocNew, HW_CALLER);
+  HW_FREE(p, kAllocNew);
 }
 HW_NEW_EXPORT void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  FreeImpl(p, kAllocNewArray, HW_CALLER);
+  HW_FREE(p, kAllocNewArray);
 }
 HW_NEW_EXPORT void operator delete(void* p, size_t, std::align_val_t) noexcept {
-  FreeImpl(p, kAllocNew, HW_CALLER);
+  HW_FREE(p, kAllocNew);
 }
 HW_NEW_EXPORT void operator delete[](void* p, size_t, std::align_val_t) noexcept {
-  FreeImpl(p, kAllocNewArray, HW_CALLER);
+  HW_FREE(p, kAllocNewArray);
 }

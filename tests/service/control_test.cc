@@ -122,6 +122,40 @@ TEST(ControlTest, SnapshotOfARunningProcessListsItsLongLivedBuffer) {
   EXPECT_FALSE(FileExists(socket)) << socket;
 }
 
+// A process that went idle (one thread, asleep in nanosleep, allocating nothing) still
+// answers snapshot and trim at once: the control socket needs something that runs
+// while the program does not call malloc, so the service thread must not wait for
+// the allocation path to start it. (oom_hog "-": allocates 4 MiB, then sleeps.)
+TEST(ControlTest, IdleSingleThreadedProcessAnswersSnapshotAndTrim) {
+  TempDir dir;
+  const std::string pid_file = dir.File("pid");
+  Background run(UnderHeapwarden({.argv = {HW_PROGRAM_oom_hog, "-", pid_file, "4"}},
+                                 dir.File("final.json")));
+  ASSERT_TRUE(WaitForFile(pid_file)) << "the program never started";
+  const pid_t pid = ReadPid(pid_file);
+  // Asleep well past any coarse-clock check of the allocation path.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const std::string snapshot_path = dir.File("snap.json");
+  const auto start = std::chrono::steady_clock::now();
+  CommandResult snap = RunCommand({.argv = {HeapwardenPath(), "snapshot", std::to_string(pid),
+                                            "-o", snapshot_path},
+                                   .timeout_s = 60});
+  CommandResult trim = RunCommand({.argv = {HeapwardenPath(), "trim", std::to_string(pid)},
+                                   .timeout_s = 60});
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  kill(pid, SIGKILL);
+  run.Wait();
+  ASSERT_EQ(snap.exit_status, 0) << snap.Describe();
+  EXPECT_EQ(trim.exit_status, 0) << trim.Describe();
+  EXPECT_LT(seconds, 20.0);
+  std::string error;
+  std::optional<json> snapshot = LoadReport(snapshot_path, &error);
+  ASSERT_TRUE(snapshot.has_value()) << error;
+  EXPECT_EQ((*snapshot)["process"]["pid"], pid);
+  EXPECT_GE(BytesWithFunction(*snapshot, (*snapshot)["sites"], "fill_memory", "live_bytes"), 4 * kMiB);
+}
+
 // A client that connects and sends nothing holds the service thread for at most its
 // short deadline, not the 5 s it once did: the next request is answered at once.
 TEST(ControlTest, SilentClientDoesNotStallTheService) {

@@ -71,6 +71,35 @@ TEST(OomTest, SigkillAfterASnapshotLeavesTheSnapshotAsTheReport) {
   ExpectKilledReport(*report, 48 * kMiB);
 }
 
+// The periodic snapshot of a process that changed its heap and then slept, allocating
+// nothing more: the change lands in a snapshot although no allocation comes after the
+// first snapshot falls due (oom_hog "-" allocates its 4 MiB at once, 1 s before),
+// so something other than the allocation path must write it.
+TEST(OomTest, SigkillOfAnIdleProcessLeavesASnapshotOfItsLastChange) {
+  TempDir dir;
+  const std::string pid_file = dir.File("pid"), report_path = dir.File("report.json");
+  Background run(UnderHeapwarden({.argv = {HW_PROGRAM_oom_hog, "-", pid_file, "4"}}, report_path,
+                                 {"--snapshot-s", "1"}));
+  ASSERT_TRUE(WaitForFile(pid_file));
+  const pid_t pid = ReadPid(pid_file);
+  const std::string snapshot = RunOutputDir(pid) + "/" + std::to_string(pid) + ".json";
+  bool seen = false;
+  for (int i = 0; i < 200 && !seen; ++i) {
+    std::string error;
+    std::optional<json> s = FileExists(snapshot) ? LoadReport(snapshot, &error) : std::nullopt;
+    seen = s.has_value() && (*s)["totals"].value("live_bytes", uint64_t{0}) >= 4 * kMiB;
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(pid, SIGKILL);
+  const CommandResult& result = run.Wait();
+  ASSERT_TRUE(seen) << "no snapshot at " << snapshot << " within 10 s";
+  EXPECT_EQ(result.exit_status, 128 + SIGKILL) << result.Describe();
+  std::string error;
+  std::optional<json> report = LoadReport(report_path, &error);
+  ASSERT_TRUE(report.has_value()) << error << result.Describe();
+  ExpectKilledReport(*report, 4 * kMiB);
+}
+
 // A fresh memory cgroup limited to `limit` bytes, removed at the end; empty path when
 // this machine cannot make one (not root, no memory controller).
 class MemoryCgroup {

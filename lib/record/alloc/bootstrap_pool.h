@@ -24,6 +24,15 @@ inline bool IsBootstrapPointer(const void* p) {
 // The size of a pool block (for realloc and malloc_usable_size), 0 if unknown.
 size_t BootstrapUsableSize(const void* p);
 
+// WatchBootstrapBlocks()
+//
+// Calls `fn` with the address of every pool block handed out so far and, from now on,
+// of each one as it is handed out (a block may be reported twice). Sampled mode's
+// free hook tests only its filter of sampled blocks, not the pool's range, so the
+// filter must say "maybe" for every pool block. Once per process; `fn` must be
+// callable from inside malloc.
+void WatchBootstrapBlocks(void (*fn)(void* context, const void* block), void* context);
+
 }  // namespace heapwarden::internal
 
 #endif  // HEAPWARDEN_LIB_RECORD_ALLOC_BOOTSTRAP_POOL_H_

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "record/alloc/bootstrap_pool.h"
 #include "record/track/caller_totals.h"
 #include "record/base/clock.h"
 #include "record/track/free_checker.h"
@@ -71,6 +72,16 @@ bool Recorder::Init(const char* options_text) {
   InitFreeChecks(*this);
   if (!peak_.Init(&sites_)) Warn("cannot reserve the peak buffers; the report's peak will have no sites");
   sampled_fast_ = sampled_ && !count_callers_;
+  if (sampled_fast_) {
+    // The free hook's fast path tests only the filter: it must say "maybe" for every
+    // bootstrap-pool block, which FreeSlow then keeps from the real free.
+    WatchBootstrapBlocks(
+        [](void* filter, const void* block) {
+          static_cast<SampledAddressFilter*>(filter)->Add(reinterpret_cast<uintptr_t>(block));
+        },
+        &sampled_filter_);
+    fast_free_bits_ = sampled_filter_.bits();
+  }
   active_.store(true, std::memory_order_release);
   return true;
 }
@@ -309,6 +320,7 @@ void Recorder::AfterForkChild() {
   pid_ = getpid();
   if (!options_.follow_fork) {
     sampled_fast_ = false;
+    fast_free_bits_ = nullptr;
     active_.store(false, std::memory_order_release);
     return;
   }

@@ -67,6 +67,13 @@ class Recorder {
   bool MaybeSampled(const void* p) const {
     return sampled_filter_.MayContain(reinterpret_cast<uintptr_t>(p));
   }
+  // Sampled mode's common free in one load and a probe: true when sampled_fast() and
+  // `p` was surely never sampled, so the free hook may hand it straight to the real
+  // free. (fast_free_bits_ is the filter's bitmap while sampled_fast(), else null.)
+  bool FreeSkipsRecorder(const void* p) const {
+    const std::atomic<uint64_t>* bits = fast_free_bits_;
+    return bits != nullptr && !SampledAddressFilter::MayContain(bits, reinterpret_cast<uintptr_t>(p));
+  }
   const Options& options() const { return options_; }
   // HEAPWARDEN_OPTIONS as it was at Init (truncated at 4 KiB).
   const char* options_text() const { return options_text_; }
@@ -171,6 +178,7 @@ class Recorder {
   bool sampled_ = false;
   bool count_callers_ = false;
   bool sampled_fast_ = false;
+  const std::atomic<uint64_t>* fast_free_bits_ = nullptr;
   SampledAddressFilter sampled_filter_;
   Options options_{};
   char options_text_[4096] = {};
@@ -217,7 +225,8 @@ class Recorder {
 };
 
 // The process's recorder. Constant-initialised: usable before any constructor runs.
-extern Recorder g_recorder;  // recorder.cc
+// Hidden: the hooks then read its fields PC-relative, without a GOT load first.
+extern Recorder g_recorder __attribute__((visibility("hidden")));  // recorder.cc
 inline Recorder& TheRecorder() { return g_recorder; }
 
 }  // namespace heapwarden::internal

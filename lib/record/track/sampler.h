@@ -68,17 +68,23 @@ class SampledAddressFilter {
   bool Init();
   void Add(uintptr_t address);
   void Remove(uintptr_t address);
-  bool MayContain(uintptr_t address) const {
-    if (bits_ == nullptr) return false;
-    const size_t i = Index(address);
-    return (bits_[i >> 6].load(std::memory_order_relaxed) >> (i & 63)) & 1;
+  bool MayContain(uintptr_t address) const { return bits_ != nullptr && MayContain(bits_, address); }
+  // The same probe on bits() known to be non-null: what the free hook inlines.
+  static bool MayContain(const std::atomic<uint64_t>* bits, uintptr_t address) {
+    const uint64_t word = bits[(address >> 10) & ((size_t{1} << (kBits - 6)) - 1)].load(std::memory_order_relaxed);
+    return (word >> ((address >> 4) & 63)) & 1;
   }
+  // The bitmap, or null before Init.
+  const std::atomic<uint64_t>* bits() const { return bits_; }
   void ResetAfterFork() { lock_.ResetAfterFork(); }
 
  private:
   static constexpr int kBits = 15;  // 32768 bits: a few % false "maybe" at 2000 live samples
+  // The 16-byte granule's number modulo the table: no multiply on the free path. A
+  // heap's blocks are dense in address, so neighbours never share a bit; blocks share
+  // one only 512 KiB apart, about as often as a hash would make them.
   static size_t Index(uintptr_t address) {
-    return static_cast<size_t>(((address >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - kBits));
+    return static_cast<size_t>(address >> 4) & ((size_t{1} << kBits) - 1);
   }
   std::atomic<uint64_t>* bits_ = nullptr;
   uint32_t* counts_ ABSL_PT_GUARDED_BY(lock_) = nullptr;  // saturate at UINT32_MAX
