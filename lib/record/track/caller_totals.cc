@@ -4,7 +4,7 @@
 #include <pthread.h>
 
 #include "record/base/mmap_arena.h"
-#include "record/base/spin_lock.h"
+#include "record/base/table_free_list.h"
 
 namespace heapwarden::internal {
 namespace {
@@ -23,9 +23,7 @@ struct Shared {
   std::atomic<uint64_t> overflow_blocks{0};
   std::atomic<ThreadCallerTable*> tables[kMaxTables] = {};
   std::atomic<size_t> table_count{0};
-  SpinLock free_lock;
-  ThreadCallerTable* free_tables[kMaxTables] = {};
-  size_t free_count = 0;
+  TableFreeList<ThreadCallerTable, kMaxTables> free_tables;
   pthread_key_t exit_key = 0;
   bool ready = false;
 };
@@ -77,15 +75,11 @@ void ReleaseThreadTable(void* value) {
   t_state.caller_table_released = 1;  // this thread's last allocations go to the shared table
   if (table == nullptr) return;
   for (CallerCount& e : table->entries) Flush(e);
-  SpinLockHolder hold(g.free_lock);
-  if (g.free_count < kMaxTables) g.free_tables[g.free_count++] = table;
+  g.free_tables.Give(table);  // beyond kMaxTables at once, a table is let go
 }
 
 ThreadCallerTable* AcquireThreadTable() {
-  {
-    SpinLockHolder hold(g.free_lock);
-    if (g.free_count > 0) return g.free_tables[--g.free_count];
-  }
+  if (ThreadCallerTable* kept = g.free_tables.Take()) return kept;
   const size_t index = g.table_count.load(std::memory_order_relaxed);
   if (index >= kMaxTables) return nullptr;
   auto* table = static_cast<ThreadCallerTable*>(MapPages(sizeof(ThreadCallerTable), /*reserve_only=*/true));
@@ -109,7 +103,7 @@ bool InitCallerTotals() {
   return true;
 }
 
-void ResetCallerTotalsAfterFork() { g.free_lock.ResetAfterFork(); }
+void ResetCallerTotalsAfterFork() { g.free_tables.ResetAfterFork(); }
 
 void CountCallerSlow(uintptr_t caller, uint64_t size) {
   if (!g.ready) return;

@@ -4,7 +4,7 @@
 #include <pthread.h>
 
 #include "record/base/mmap_arena.h"
-#include "record/base/spin_lock.h"
+#include "record/base/table_free_list.h"
 #include "record/base/thread_state.h"
 
 namespace heapwarden::internal {
@@ -15,9 +15,7 @@ namespace {
 constexpr int kMaxFreeTables = 256;
 
 struct Shared {
-  SpinLock free_lock;
-  ThreadWalkCache* free_tables[kMaxFreeTables] = {};
-  int free_count = 0;
+  TableFreeList<ThreadWalkCache, kMaxFreeTables> free_tables;
   pthread_key_t exit_key = 0;
   bool ready = false;
 };
@@ -29,24 +27,12 @@ void ReleaseTable(void* value) {
   auto* table = static_cast<ThreadWalkCache*>(value);
   t_state.walk_cache = nullptr;
   t_state.walk_cache_released = 1;  // the thread's last allocations go without
-  if (table == nullptr) return;
-  {
-    SpinLockHolder hold(g.free_lock);
-    if (g.free_count < kMaxFreeTables) {
-      g.free_tables[g.free_count++] = table;
-      return;
-    }
-  }
-  UnmapPages(table, sizeof(ThreadWalkCache));
+  if (table != nullptr && !g.free_tables.Give(table)) UnmapPages(table, sizeof(ThreadWalkCache));
 }
 
 __attribute__((noinline)) ThreadWalkCache* AcquireTable() {
   if (!g.ready || t_state.walk_cache_released != 0) return nullptr;
-  ThreadWalkCache* table = nullptr;
-  {
-    SpinLockHolder hold(g.free_lock);
-    if (g.free_count > 0) table = g.free_tables[--g.free_count];
-  }
+  ThreadWalkCache* table = g.free_tables.Take();
   if (table == nullptr) table = static_cast<ThreadWalkCache*>(MapPages(sizeof(ThreadWalkCache)));
   if (table == nullptr) {
     t_state.walk_cache_released = 1;  // do not try again on every allocation
@@ -66,7 +52,7 @@ bool InitWalkCache() {
   return true;
 }
 
-void ResetWalkCacheAfterFork() { g.free_lock.ResetAfterFork(); }
+void ResetWalkCacheAfterFork() { g.free_tables.ResetAfterFork(); }
 
 SiteCacheEntry* FindCachedSite(uint64_t key, uint32_t tag, bool* hit) {
   ThreadWalkCache* table = t_state.walk_cache;
