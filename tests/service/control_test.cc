@@ -233,7 +233,36 @@ std::string MakeDeadSocket(pid_t pid) {
   return path;
 }
 
+// A runtime directory of the test's own, for a test that plants a stale socket: every
+// tracked process removes the dead sockets of its directory when it starts
+// (RemoveStaleSockets), and under `ctest -j2` another test's process did so between
+// the plant and the client's look, so the client found nothing to remove.
+class PrivateRuntimeDir {
+ public:
+  PrivateRuntimeDir() {
+    const char* old = getenv("XDG_RUNTIME_DIR");
+    had_old_ = old != nullptr;
+    if (had_old_) old_ = old;
+    setenv("XDG_RUNTIME_DIR", dir_.path().c_str(), 1);
+  }
+  ~PrivateRuntimeDir() {
+    if (had_old_) {
+      setenv("XDG_RUNTIME_DIR", old_.c_str(), 1);
+    } else {
+      unsetenv("XDG_RUNTIME_DIR");
+    }
+  }
+  PrivateRuntimeDir(const PrivateRuntimeDir&) = delete;
+  PrivateRuntimeDir& operator=(const PrivateRuntimeDir&) = delete;
+
+ private:
+  TempDir dir_;
+  bool had_old_ = false;
+  std::string old_;
+};
+
 TEST(ControlTest, StaleSocketOfAGoneProcessIsRemoved) {
+  PrivateRuntimeDir runtime_dir;
   pid_t child = fork();
   if (child == 0) _exit(0);
   ASSERT_GT(child, 0);
@@ -249,6 +278,7 @@ TEST(ControlTest, StaleSocketOfAGoneProcessIsRemoved) {
 }
 
 TEST(ControlTest, StaleSocketOfALiveProcessIsRemoved) {
+  PrivateRuntimeDir runtime_dir;
   pid_t child = fork();
   if (child == 0) {
     execlp("sleep", "sleep", "30", static_cast<char*>(nullptr));
