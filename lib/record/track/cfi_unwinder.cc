@@ -628,13 +628,8 @@ int WalkFromEntry(uintptr_t* frames, int max_frames, uintptr_t pc, uintptr_t sp,
           // but the stack's end (the only state with pc 0, always the memo's last).
           int outer = memo.states - 1 - cursor - (memo.s[0].pc == 0 ? 1 : 0);
           if (outer > max_frames - count) outer = max_frames - count;
-          if (fresh_count == 1 && same_as_last != nullptr && memo.frames > 0 &&
-              count + outer == memo.frames) {
-            // The whole walk repeats and yields as many frames: it is the last walk,
-            // and the caller does not need them copied again.
-            *same_as_last = true;
-            return memo.frames;
-          }
+          // (A walk that repeats the last one whole never gets here: CfiBacktrace
+          // tried RepeatsLastWalk first.)
           const int fresh_frames = count;
           // The memo keeps the whole joined walk unless it outgrows the memo.
           const bool memo_keeps_all = fresh_count - 1 + (memo.states - cursor) <= kMemoStates;

@@ -66,7 +66,7 @@ bool Recorder::Init(const char* options_text) {
     return false;
   }
   InitStackCapture();
-  site_cache_ = InitWalkCache();
+  walk_cache_ = InitWalkCache();
   python_frames_ = options_.python_frames == kPythonFramesOn && depth_ > 1;
   InitPythonStacks(python_frames_);
   InitFreeChecks(*this);
@@ -99,13 +99,14 @@ void Recorder::OnAllocate(void* p, size_t size, AllocKind kind, uintptr_t caller
   const uint64_t python_signature = python ? chain.signature : 0;
   // Python stacks are merged from two walks: the walk's key does not name them.
   WalkKey key;
+  key.key = 0;
   int depth = CaptureStack(frames, max_frames, caller, &same_stack,
-                           python || !site_cache_ ? nullptr : &key);
+                           python || !walk_cache_ ? nullptr : &key);
   const uint32_t tag = t_state.tag_id;
   uint32_t site_id = t_state.last_site;
   if (!same_stack || site_id == SiteTable::kOverflowSite || t_state.last_site_tag != tag ||
       t_state.last_python_signature != python_signature) {
-    if (!same_stack && !python && site_cache_ && key.key != 0) {
+    if (key.key != 0) {  // never set for a stack the same as the last
       site_id = SiteOfKeyedStack(frames, key, tag);
     } else {
       // The same stack under another tag or other Python lines: the walk did not fill

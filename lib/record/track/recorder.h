@@ -184,7 +184,7 @@ class Recorder {
   char options_text_[4096] = {};
   int depth_ = 32;
   bool python_frames_ = false;  // python_stack.h: Python frames asked for (option on, depth > 1)
-  bool site_cache_ = false;     // walk_cache.h is ready
+  bool walk_cache_ = false;     // walk_cache.h is ready
   int pid_ = 0;
   bool is_fork_child_ = false;
   std::atomic<bool> final_report_written_{false};

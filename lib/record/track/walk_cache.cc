@@ -72,10 +72,4 @@ SiteCacheEntry* FindCachedSite(uint64_t key, uint32_t tag, bool* hit) {
   return &e;
 }
 
-RuleCacheEntry* ThreadRuleSlot(uintptr_t pc) {
-  ThreadWalkCache* table = t_state.walk_cache;
-  if (table == nullptr) return nullptr;
-  return &table->rules[(pc * 0x9e3779b97f4a7c15ull) >> (64 - ThreadWalkCache::kBits)];
-}
-
 }  // namespace heapwarden::internal

@@ -28,6 +28,8 @@
 
 #include <cstdint>
 
+#include "record/base/thread_state.h"
+
 namespace heapwarden::internal {
 
 struct SiteCacheEntry {
@@ -62,7 +64,11 @@ SiteCacheEntry* FindCachedSite(uint64_t key, uint32_t tag, bool* hit);
 // The calling thread's rule entry for return address `pc` (compare its pc), or nullptr
 // while the thread has no table (never maps one: the unwinder also runs outside the
 // recorder).
-RuleCacheEntry* ThreadRuleSlot(uintptr_t pc);
+inline RuleCacheEntry* ThreadRuleSlot(uintptr_t pc) {
+  ThreadWalkCache* table = t_state.walk_cache;
+  if (table == nullptr) return nullptr;
+  return &table->rules[(pc * 0x9e3779b97f4a7c15ull) >> (64 - ThreadWalkCache::kBits)];
+}
 
 }  // namespace heapwarden::internal
 
