@@ -109,9 +109,15 @@ std::string SiteName(const ReportIndex& index, int64_t stack, size_t width) {
   // A stripped library (Debian's libsqlite3 has no .symtab) puts frames with no name
   // first; "libsqlite3.so.0+0xa7504 < ..." would spend the width on offsets and cut the
   // named callers off. Those leading frames are left out, and each later run of them
-  // is one "module+..." entry; a stack with no named frame keeps its offsets.
+  // is one "module+..." entry; a stack with no named frame keeps its offsets. Only the
+  // frames the name can show count: a stripped program's stack whose one named frame
+  // is libc's entry (below main, never shown) keeps its offsets too.
   bool any_named = false;
-  for (const json* frame : frames) any_named = any_named || index.Names(*frame).named;
+  for (const json* frame : frames) {
+    if (skip_native && !IsPythonFrame(*frame)) continue;
+    if (IsEntryFrame(index.Names(*frame).label)) break;
+    any_named = any_named || index.Names(*frame).named;
+  }
   std::string name;
   std::string unnamed_run_module;  // the module of the run of unnamed frames being folded
   for (const json* frame : frames) {

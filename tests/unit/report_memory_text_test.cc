@@ -118,6 +118,27 @@ TEST(MemoryText, StrippedFramesFoldIntoTheirModule) {
   EXPECT_THAT(text, Not(HasSubstr("libsq.so+0x")));
 }
 
+// A stripped program (Debian's git) whose only named frames are libc's entry frames,
+// never shown: its site keeps its offsets. It read "(stack 2: no frames)" when the
+// entry frame's name counted as a name the site could show.
+TEST(MemoryText, StrippedProgramUnderNamedEntryFramesKeepsItsOffsets) {
+  const nlohmann::json report = AsLoaded(nlohmann::json::parse(R"({
+    "format": "heapwarden-report", "version": 1,
+    "process": {"pid": 1, "complete": true},
+    "totals": {"live_bytes": 100, "live_blocks": 1},
+    "stacks": [
+      {"id": 2, "frames": [
+        {"address": "0xa", "module": "/usr/bin/git", "offset": 10},
+        {"address": "0xb", "module": "/usr/bin/git", "offset": 11},
+        {"address": "0xc", "module": "/usr/lib/libc.so.6", "offset": 12, "function": "__libc_start_call_main"}]}
+    ],
+    "sites": [{"stack": 2, "tag": "", "source": "heap", "live_bytes": 100, "live_blocks": 1}]
+  })"));
+  const std::string text = Render(report);
+  EXPECT_THAT(text, HasSubstr("  git+0xa < git+0xb\n"));
+  EXPECT_THAT(text, Not(HasSubstr("no frames")));
+}
+
 // Live memory is the heap's: the program's own mapping (7777 bytes) is not a row of it.
 TEST(MemoryText, LiveIsHeapOnlyAndTopLimitsRows) {
   RenderOptions options;
